@@ -1,0 +1,67 @@
+//! `sesame-card`: the Sésame virtual card.
+//!
+//! `sesame-card run --vpcd 127.0.0.1:35963` plugs a card into pcscd through the
+//! vsmartcard vpcd driver, so that every PC/SC program sees a reader with a card in it.
+//! For now the card is [`MinimalCard`] (it answers SELECT of the eMRTD application); the
+//! full eMRTD card, `pki init` and `personalize` arrive with the virtual-card issue.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sesame_emulator::MinimalCard;
+use sesame_emulator::vpcd::{DEFAULT_PORT, VpcdLink};
+
+#[derive(Parser)]
+#[command(name = "sesame-card", version, about = "The Sésame virtual card")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Connect a card to pcscd's vpcd driver and serve it until interrupted.
+    Run {
+        /// Where vpcd listens.
+        #[arg(long, default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
+        vpcd: String,
+        /// Give up after this many seconds without reaching vpcd (0: keep trying).
+        #[arg(long, default_value_t = 0)]
+        connect_timeout: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Run { vpcd, connect_timeout } => run(&vpcd, connect_timeout),
+    }
+}
+
+/// Serves the card; when vpcd goes away (pcscd restarted), connects again.
+fn run(vpcd: &str, connect_timeout: u64) -> anyhow::Result<()> {
+    let mut card = MinimalCard::new();
+    let mut waited = 0u64;
+    loop {
+        match VpcdLink::connect(vpcd) {
+            Ok(mut link) => {
+                waited = 0;
+                eprintln!("sesame-card: card inserted in the vpcd reader at {vpcd}");
+                link.serve(&mut card, &|| false)
+                    .with_context(|| format!("link to vpcd at {vpcd} failed"))
+                    .unwrap_or_else(|e| eprintln!("sesame-card: {e:#}"));
+                eprintln!("sesame-card: vpcd closed the connection; reconnecting");
+            }
+            Err(e) => {
+                if connect_timeout != 0 && waited >= connect_timeout {
+                    return Err(e).with_context(|| {
+                        format!("cannot reach vpcd at {vpcd}: is pcscd running with the vsmartcard-vpcd driver?")
+                    });
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        waited += 1;
+    }
+}
