@@ -51,7 +51,9 @@ impl Atr {
             if y & 0x8 == 0 {
                 break;
             }
-            let td = *bytes.get(pos).ok_or(err("interface bytes truncated", pos))?;
+            let td = *bytes
+                .get(pos)
+                .ok_or(err("interface bytes truncated", pos))?;
             protocols.push(td & 0x0F);
             y = td >> 4;
             pos += 1;
@@ -63,7 +65,10 @@ impl Atr {
         let needs_tck = protocols.iter().any(|t| *t != 0);
         let expected_len = historical.end + usize::from(needs_tck);
         if bytes.len() != expected_len {
-            return Err(err("length does not match T0 and TDi", expected_len.min(bytes.len())));
+            return Err(err(
+                "length does not match T0 and TDi",
+                expected_len.min(bytes.len()),
+            ));
         }
         if needs_tck {
             let xor = bytes.iter().skip(1).fold(0u8, |acc, b| acc ^ b);
@@ -74,7 +79,11 @@ impl Atr {
         if protocols.is_empty() {
             protocols.push(0);
         }
-        Ok(Self { bytes: bytes.to_vec(), historical, protocols })
+        Ok(Self {
+            bytes: bytes.to_vec(),
+            historical,
+            protocols,
+        })
     }
 
     /// The ATR as received.
@@ -190,7 +199,10 @@ mod tests {
         assert!(Atr::parse(&hex!("3B 85 80 01 80 73")).is_err());
         let mut bad_tck = with_tck(CONTACTLESS[..10].to_vec());
         *bad_tck.last_mut().unwrap() ^= 1;
-        assert_eq!(Atr::parse(&bad_tck).unwrap_err().reason, "TCK does not match");
+        assert_eq!(
+            Atr::parse(&bad_tck).unwrap_err().reason,
+            "TCK does not match"
+        );
     }
 
     proptest! {

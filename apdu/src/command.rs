@@ -90,7 +90,14 @@ impl Command {
     /// A case 1 command: header only.
     #[must_use]
     pub const fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Self { cla, ins, p1, p2, data: Vec::new(), le: None }
+        Self {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: Vec::new(),
+            le: None,
+        }
     }
 
     /// Sets the data field.
@@ -296,7 +303,10 @@ mod tests {
         let case3 = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(hex!("A0000002471001"));
         assert_eq!(case3.to_bytes().unwrap(), hex!("00A4040C07A0000002471001"));
         let case4 = case3.clone().with_le(0x12);
-        assert_eq!(case4.to_bytes().unwrap(), hex!("00A4040C07A000000247100112"));
+        assert_eq!(
+            case4.to_bytes().unwrap(),
+            hex!("00A4040C07A000000247100112")
+        );
         for c in [case1, case2, case3, case4] {
             assert_eq!(Command::parse(&c.to_bytes().unwrap()).unwrap(), c);
         }
@@ -308,7 +318,9 @@ mod tests {
         assert_eq!(read.to_bytes().unwrap(), hex!("00B10101000000"));
         let read = Command::new(0x00, 0xB0, 0x9E, 0x00).with_le(1000);
         assert_eq!(read.to_bytes().unwrap(), hex!("00B09E000003E8"));
-        let long = Command::new(0x00, 0x2A, 0x00, 0xBE).with_data(vec![0x5A; 300]).with_le(256);
+        let long = Command::new(0x00, 0x2A, 0x00, 0xBE)
+            .with_data(vec![0x5A; 300])
+            .with_le(256);
         let bytes = long.to_bytes().unwrap();
         assert_eq!(bytes[..7], hex!("002A00BE00012C"));
         assert_eq!(bytes[bytes.len() - 2..], hex!("0100"));
@@ -318,7 +330,10 @@ mod tests {
     #[test]
     fn le_zero_means_256_or_65536() {
         assert_eq!(Command::parse(&hex!("00B0000000")).unwrap().le, Some(256));
-        assert_eq!(Command::parse(&hex!("00B00000000000")).unwrap().le, Some(65_536));
+        assert_eq!(
+            Command::parse(&hex!("00B00000000000")).unwrap().le,
+            Some(65_536)
+        );
         assert_eq!(Command::parse(&hex!("00B0000001")).unwrap().le, Some(1));
     }
 
@@ -329,27 +344,45 @@ mod tests {
         assert_eq!(err.kind, ApduErrorKind::NeedsExtendedLength);
         // Any command may be sent in extended form.
         let small = Command::new(0x00, 0xB0, 0x00, 0x00).with_le(4);
-        assert_eq!(small.to_bytes_in(LengthForm::Extended).unwrap(), hex!("00B00000000004"));
+        assert_eq!(
+            small.to_bytes_in(LengthForm::Extended).unwrap(),
+            hex!("00B00000000004")
+        );
     }
 
     #[test]
     fn malformed_commands_are_errors() {
-        assert_eq!(Command::parse(&hex!("00A4")).unwrap_err().kind, ApduErrorKind::TooShort);
+        assert_eq!(
+            Command::parse(&hex!("00A4")).unwrap_err().kind,
+            ApduErrorKind::TooShort
+        );
         assert_eq!(
             Command::parse(&hex!("00A4040C05A000")).unwrap_err().kind,
             ApduErrorKind::LcMismatch
         );
-        assert_eq!(Command::parse(&hex!("00A4040C000000AA")).unwrap_err().kind, ApduErrorKind::ZeroLc);
-        assert_eq!(Command::parse(&hex!("00A4040C0000")).unwrap_err().kind, ApduErrorKind::LcMismatch);
+        assert_eq!(
+            Command::parse(&hex!("00A4040C000000AA")).unwrap_err().kind,
+            ApduErrorKind::ZeroLc
+        );
+        assert_eq!(
+            Command::parse(&hex!("00A4040C0000")).unwrap_err().kind,
+            ApduErrorKind::LcMismatch
+        );
         let bad_le = Command::new(0, 0xB0, 0, 0).with_le(0);
-        assert_eq!(bad_le.to_bytes().unwrap_err().kind, ApduErrorKind::LeOutOfRange);
+        assert_eq!(
+            bad_le.to_bytes().unwrap_err().kind,
+            ApduErrorKind::LeOutOfRange
+        );
     }
 
     #[test]
     fn debug_never_shows_data() {
         let verify = Command::new(0x00, 0x20, 0x00, 0x81).with_data(*b"123456");
         let shown = format!("{verify:?}");
-        assert!(!shown.contains("123456") && !shown.contains("31 32"), "{shown}");
+        assert!(
+            !shown.contains("123456") && !shown.contains("31 32"),
+            "{shown}"
+        );
     }
 
     fn any_command() -> impl Strategy<Value = Command> {

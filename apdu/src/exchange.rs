@@ -81,8 +81,11 @@ pub fn exchange<T: Transport + ?Sized>(
                 }
                 resent_for_le = false;
                 // GET RESPONSE keeps the logical channel, drops SM and chaining bits.
-                current = Command::new(command.cla & 0x03, 0xC0, 0x00, 0x00)
-                    .with_le(if n == 0 { SHORT_MAX_LE } else { usize::from(n) });
+                current = Command::new(command.cla & 0x03, 0xC0, 0x00, 0x00).with_le(if n == 0 {
+                    SHORT_MAX_LE
+                } else {
+                    usize::from(n)
+                });
             }
             sw => {
                 if collected.is_empty() {
@@ -106,7 +109,9 @@ fn send<T: Transport + ?Sized>(
         LengthForm::Extended => return Err(TransportError::CommandTooLong),
         LengthForm::Short => LengthForm::Short,
     };
-    let bytes = command.to_bytes_in(form).map_err(TransportError::InvalidCommand)?;
+    let bytes = command
+        .to_bytes_in(form)
+        .map_err(TransportError::InvalidCommand)?;
     let answer = transport.transmit(&bytes)?;
     Response::parse(&answer).map_err(TransportError::MalformedResponse)
 }
@@ -126,7 +131,13 @@ mod tests {
 
     impl Script {
         fn new(caps: Capabilities, steps: &[(&[u8], &[u8])]) -> Self {
-            Self { steps: steps.iter().map(|(c, r)| (c.to_vec(), r.to_vec())).collect(), caps }
+            Self {
+                steps: steps
+                    .iter()
+                    .map(|(c, r)| (c.to_vec(), r.to_vec()))
+                    .collect(),
+                caps,
+            }
         }
         fn done(&self) -> bool {
             self.steps.is_empty()
@@ -146,22 +157,31 @@ mod tests {
 
     #[test]
     fn get_response_collects_everything() {
-        let mut t = Script::new(Capabilities::SHORT, &[
-            (&hex!("00B0000004"), &hex!("0102 6104")),
-            (&hex!("00C0000004"), &hex!("03040506 6102")),
-            (&hex!("00C0000002"), &hex!("0708 9000")),
-        ]);
+        let mut t = Script::new(
+            Capabilities::SHORT,
+            &[
+                (&hex!("00B0000004"), &hex!("0102 6104")),
+                (&hex!("00C0000004"), &hex!("03040506 6102")),
+                (&hex!("00C0000002"), &hex!("0708 9000")),
+            ],
+        );
         let r = exchange(&mut t, &Command::new(0, 0xB0, 0, 0).with_le(4)).unwrap();
-        assert_eq!(r, Response::new(hex!("0102030405060708"), StatusWord::Success));
+        assert_eq!(
+            r,
+            Response::new(hex!("0102030405060708"), StatusWord::Success)
+        );
         assert!(t.done());
     }
 
     #[test]
     fn wrong_le_is_resent_once() {
-        let mut t = Script::new(Capabilities::SHORT, &[
-            (&hex!("00B0000000"), &hex!("6C12")),
-            (&hex!("00B0000012"), &hex!("6C10")),
-        ]);
+        let mut t = Script::new(
+            Capabilities::SHORT,
+            &[
+                (&hex!("00B0000000"), &hex!("6C12")),
+                (&hex!("00B0000012"), &hex!("6C10")),
+            ],
+        );
         let r = exchange(&mut t, &Command::new(0, 0xB0, 0, 0).with_le(256)).unwrap();
         assert_eq!(r.sw, StatusWord::WrongLe(0x10));
         assert!(t.done());
@@ -190,11 +210,13 @@ mod tests {
         let mut second = hex!("002A00BE2D").to_vec();
         second.extend_from_slice(&data[255..]);
         second.push(0x00);
-        let mut t = Script::new(Capabilities::SHORT, &[
-            (&first, &hex!("9000")),
-            (&second, &hex!("CAFE 9000")),
-        ]);
-        let cmd = Command::new(0, 0x2A, 0x00, 0xBE).with_data(data).with_le(256);
+        let mut t = Script::new(
+            Capabilities::SHORT,
+            &[(&first, &hex!("9000")), (&second, &hex!("CAFE 9000"))],
+        );
+        let cmd = Command::new(0, 0x2A, 0x00, 0xBE)
+            .with_data(data)
+            .with_le(256);
         let r = exchange(&mut t, &cmd).unwrap();
         assert_eq!(r.data, hex!("CAFE"));
         assert!(t.done());
@@ -202,21 +224,36 @@ mod tests {
 
     #[test]
     fn a_refused_chain_link_ends_the_exchange() {
-        let mut t = Script::new(Capabilities::extended(4, 256), &[(&hex!("10DA000004 01020304"), &hex!("6884"))]);
+        let mut t = Script::new(
+            Capabilities::extended(4, 256),
+            &[(&hex!("10DA000004 01020304"), &hex!("6884"))],
+        );
         let cmd = Command::new(0, 0xDA, 0, 0).with_data(hex!("0102030405"));
-        assert_eq!(exchange(&mut t, &cmd).unwrap().sw, StatusWord::ChainingNotSupported);
+        assert_eq!(
+            exchange(&mut t, &cmd).unwrap().sw,
+            StatusWord::ChainingNotSupported
+        );
     }
 
     #[test]
     fn extended_length_when_offered() {
-        let mut t = Script::new(Capabilities::EXTENDED, &[(&hex!("00B09E00000000"), &hex!("5A5A 9000"))]);
+        let mut t = Script::new(
+            Capabilities::EXTENDED,
+            &[(&hex!("00B09E00000000"), &hex!("5A5A 9000"))],
+        );
         let r = exchange(&mut t, &Command::new(0, 0xB0, 0x9E, 0).with_le(65_536)).unwrap();
         assert_eq!(r.data, hex!("5A5A"));
         // Without it, the same read asks for 256 bytes.
-        let mut t = Script::new(Capabilities::SHORT, &[(&hex!("00B09E0000"), &hex!("5A5A 9000"))]);
+        let mut t = Script::new(
+            Capabilities::SHORT,
+            &[(&hex!("00B09E0000"), &hex!("5A5A 9000"))],
+        );
         exchange(&mut t, &Command::new(0, 0xB0, 0x9E, 0).with_le(65_536)).unwrap();
         // A link limited to 1000 bytes asks for 1000.
-        let mut t = Script::new(Capabilities::extended(1000, 1000), &[(&hex!("00B09E00 0003E8"), &hex!("9000"))]);
+        let mut t = Script::new(
+            Capabilities::extended(1000, 1000),
+            &[(&hex!("00B09E00 0003E8"), &hex!("9000"))],
+        );
         exchange(&mut t, &Command::new(0, 0xB0, 0x9E, 0).with_le(65_536)).unwrap();
     }
 

@@ -48,7 +48,11 @@ pub fn sm_unwrap(data: &[u8]) {
         2 => CipherSuite::Aes192,
         _ => CipherSuite::Aes256,
     };
-    let keys = SessionKeys::new(suite, &vec![0x11; suite.key_len()], &vec![0x22; suite.key_len()]);
+    let keys = SessionKeys::new(
+        suite,
+        &vec![0x11; suite.key_len()],
+        &vec![0x22; suite.key_len()],
+    );
     let ssc = vec![0; suite.block_size()];
     let mut terminal = SmCodec::new(&keys, &ssc).expect("fixed keys are valid");
     if let Ok(response) = Response::parse(data) {

@@ -17,13 +17,19 @@ impl Response {
     /// A response with the given data and status.
     #[must_use]
     pub fn new(data: impl Into<Vec<u8>>, sw: StatusWord) -> Self {
-        Self { data: data.into(), sw }
+        Self {
+            data: data.into(),
+            sw,
+        }
     }
 
     /// A response with no data.
     #[must_use]
     pub const fn status(sw: StatusWord) -> Self {
-        Self { data: Vec::new(), sw }
+        Self {
+            data: Vec::new(),
+            sw,
+        }
     }
 
     /// Parses `data || SW1 SW2`.
@@ -34,7 +40,10 @@ impl Response {
         let (data, sw) = bytes
             .split_last_chunk::<2>()
             .ok_or(ApduError::new(ApduErrorKind::TooShort, bytes.len()))?;
-        Ok(Self { data: data.to_vec(), sw: StatusWord::from_bytes(sw[0], sw[1]) })
+        Ok(Self {
+            data: data.to_vec(),
+            sw: StatusWord::from_bytes(sw[0], sw[1]),
+        })
     }
 
     /// `data || SW1 SW2`.
@@ -56,7 +65,12 @@ impl Response {
 impl fmt::Debug for Response {
     /// Shows the status and the length, never the data (it may be personal data).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Response {{ {} data bytes, sw: {:04X} }}", self.data.len(), self.sw.to_u16())
+        write!(
+            f,
+            "Response {{ {} data bytes, sw: {:04X} }}",
+            self.data.len(),
+            self.sw.to_u16()
+        )
     }
 }
 
@@ -70,8 +84,14 @@ mod tests {
         let r = Response::parse(&[0x60, 0x14, 0x90, 0x00]).unwrap();
         assert_eq!(r.data, [0x60, 0x14]);
         assert_eq!(r.sw, StatusWord::Success);
-        assert_eq!(Response::parse(&[0x6A, 0x82]).unwrap(), Response::status(StatusWord::FileNotFound));
-        assert_eq!(Response::parse(&[0x90]).unwrap_err().kind, ApduErrorKind::TooShort);
+        assert_eq!(
+            Response::parse(&[0x6A, 0x82]).unwrap(),
+            Response::status(StatusWord::FileNotFound)
+        );
+        assert_eq!(
+            Response::parse(&[0x90]).unwrap_err().kind,
+            ApduErrorKind::TooShort
+        );
     }
 
     proptest! {

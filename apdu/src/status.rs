@@ -226,7 +226,9 @@ impl StatusWord {
             Self::SecurityStatusNotSatisfied => "access denied: the card must be unlocked first",
             Self::AuthenticationMethodBlocked => "the password is blocked on this card",
             Self::ReferenceDataNotUsable => "the password cannot be used on this card",
-            Self::ConditionsOfUseNotSatisfied => "the card refused the command in its current state",
+            Self::ConditionsOfUseNotSatisfied => {
+                "the card refused the command in its current state"
+            }
             Self::CommandNotAllowed => "the command is not allowed: no file is selected",
             Self::SmDataObjectsMissing => "the card expected secure messaging",
             Self::SmDataObjectsIncorrect => "the card rejected the secure messaging data",
@@ -284,7 +286,10 @@ mod tests {
     fn counters_are_values() {
         assert_eq!(StatusWord::from_u16(0x63C2), StatusWord::CounterWarning(2));
         assert_eq!(StatusWord::from_u16(0x63C2).retries_left(), Some(2));
-        assert_eq!(StatusWord::from_u16(0x6110), StatusWord::BytesAvailable(0x10));
+        assert_eq!(
+            StatusWord::from_u16(0x6110),
+            StatusWord::BytesAvailable(0x10)
+        );
         assert_eq!(StatusWord::from_u16(0x6C04), StatusWord::WrongLe(4));
         assert_eq!(StatusWord::from_u16(0x6300), StatusWord::VerificationFailed);
         assert_eq!(StatusWord::from_u16(0x63F1), StatusWord::Other(0x63F1));

@@ -86,7 +86,9 @@ impl Tag {
 
     /// Reads a tag at the start of `input`; returns it and its length in bytes.
     fn read(input: &[u8], at: usize) -> Result<(Self, usize), TlvError> {
-        let first = *input.first().ok_or(TlvError::new(TlvErrorKind::Truncated, at))?;
+        let first = *input
+            .first()
+            .ok_or(TlvError::new(TlvErrorKind::Truncated, at))?;
         let mut raw = u32::from(first);
         if first & 0x1F != 0x1F {
             return Ok((Self(raw), 1));
@@ -225,7 +227,13 @@ impl<'a> Tlv<'a> {
 impl fmt::Debug for Tlv<'_> {
     /// Tag and length only: values may be personal data or key material.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tlv {{ tag: {}, len: {}, at: {} }}", self.tag, self.value.len(), self.offset)
+        write!(
+            f,
+            "Tlv {{ tag: {}, len: {}, at: {} }}",
+            self.tag,
+            self.value.len(),
+            self.offset
+        )
     }
 }
 
@@ -246,7 +254,11 @@ impl<'a> TlvIter<'a> {
     }
 
     const fn with_base(input: &'a [u8], base: usize) -> Self {
-        Self { rest: input, position: base, failed: false }
+        Self {
+            rest: input,
+            position: base,
+            failed: false,
+        }
     }
 }
 
@@ -257,7 +269,11 @@ impl<'a> Iterator for TlvIter<'a> {
         if self.failed {
             return None;
         }
-        let padding = self.rest.iter().take_while(|b| **b == 0x00 || **b == 0xFF).count();
+        let padding = self
+            .rest
+            .iter()
+            .take_while(|b| **b == 0x00 || **b == 0xFF)
+            .count();
         self.rest = self.rest.get(padding..).unwrap_or(&[]);
         self.position += padding;
         if self.rest.is_empty() {
@@ -287,14 +303,26 @@ fn read_one(input: &[u8], at: usize) -> Result<(Tlv<'_>, usize), TlvError> {
         .checked_add(len)
         .filter(|end| *end <= input.len())
         .ok_or(TlvError::new(TlvErrorKind::Truncated, at + tag_len))?;
-    let raw = input.get(..end).ok_or(TlvError::new(TlvErrorKind::Truncated, at + tag_len))?;
+    let raw = input
+        .get(..end)
+        .ok_or(TlvError::new(TlvErrorKind::Truncated, at + tag_len))?;
     let value = raw.get(header..).unwrap_or(&[]);
-    Ok((Tlv { tag, value, raw, offset: at }, end))
+    Ok((
+        Tlv {
+            tag,
+            value,
+            raw,
+            offset: at,
+        },
+        end,
+    ))
 }
 
 /// Reads a BER length; returns it and the length of the length field.
 fn read_length(input: &[u8], at: usize) -> Result<(usize, usize), TlvError> {
-    let first = *input.first().ok_or(TlvError::new(TlvErrorKind::Truncated, at))?;
+    let first = *input
+        .first()
+        .ok_or(TlvError::new(TlvErrorKind::Truncated, at))?;
     if first < 0x80 {
         return Ok((usize::from(first), 1));
     }
@@ -305,8 +333,12 @@ fn read_length(input: &[u8], at: usize) -> Result<(usize, usize), TlvError> {
     if count > MAX_LENGTH_BYTES {
         return Err(TlvError::new(TlvErrorKind::LengthTooLong, at));
     }
-    let bytes = input.get(1..=count).ok_or(TlvError::new(TlvErrorKind::Truncated, at))?;
-    let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    let bytes = input
+        .get(1..=count)
+        .ok_or(TlvError::new(TlvErrorKind::Truncated, at))?;
+    let len = bytes
+        .iter()
+        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
     Ok((len, 1 + count))
 }
 
@@ -462,7 +494,10 @@ mod tests {
         assert_eq!(kids[1].tag(), Tag::new(0x81));
         assert_eq!(kids[1].offset(), 6);
         assert_eq!(kids[1].value(), hex!("01020304"));
-        assert_eq!(outer.find(Tag::new(0x81)).unwrap().unwrap().value_offset(), 8);
+        assert_eq!(
+            outer.find(Tag::new(0x81)).unwrap().unwrap().value_offset(),
+            8
+        );
         assert!(outer.find(Tag::new(0x82)).unwrap().is_none());
     }
 
@@ -470,18 +505,42 @@ mod tests {
     fn errors_say_where() {
         let truncated = hex!("7C 0A 80 02 AAAA 81 04 0102");
         let err = parse_one(&truncated).unwrap_err();
-        assert_eq!(err, TlvError { kind: TlvErrorKind::Truncated, position: 1 });
+        assert_eq!(
+            err,
+            TlvError {
+                kind: TlvErrorKind::Truncated,
+                position: 1
+            }
+        );
         let inner_bad = hex!("7C 06 80 02 AAAA 81 09");
         let outer = parse_one(&inner_bad).unwrap();
         let err = outer.children().unwrap().nth(1).unwrap().unwrap_err();
         assert_eq!(err.kind, TlvErrorKind::Truncated);
         assert_eq!(err.position, 7);
-        assert_eq!(parse_one(&hex!("30 80 0000")).unwrap_err().kind, TlvErrorKind::IndefiniteLength);
-        assert_eq!(parse_one(&hex!("5F FF FF FF 01 00")).unwrap_err().kind, TlvErrorKind::TagTooLong);
-        assert_eq!(parse_one(&hex!("04 85 0000000001 00")).unwrap_err().kind, TlvErrorKind::LengthTooLong);
-        assert_eq!(parse_one(&hex!("04 01 00 99")).unwrap_err(), TlvError { kind: TlvErrorKind::TrailingBytes, position: 3 });
+        assert_eq!(
+            parse_one(&hex!("30 80 0000")).unwrap_err().kind,
+            TlvErrorKind::IndefiniteLength
+        );
+        assert_eq!(
+            parse_one(&hex!("5F FF FF FF 01 00")).unwrap_err().kind,
+            TlvErrorKind::TagTooLong
+        );
+        assert_eq!(
+            parse_one(&hex!("04 85 0000000001 00")).unwrap_err().kind,
+            TlvErrorKind::LengthTooLong
+        );
+        assert_eq!(
+            parse_one(&hex!("04 01 00 99")).unwrap_err(),
+            TlvError {
+                kind: TlvErrorKind::TrailingBytes,
+                position: 3
+            }
+        );
         let prim = parse_one(&hex!("80 01 00")).unwrap();
-        assert_eq!(prim.children().unwrap_err().kind, TlvErrorKind::NotConstructed);
+        assert_eq!(
+            prim.children().unwrap_err().kind,
+            TlvErrorKind::NotConstructed
+        );
     }
 
     #[test]
@@ -496,7 +555,8 @@ mod tests {
     fn builder_nests() {
         let built = TlvBuilder::new()
             .constructed(Tag::new(0x7C), |b| {
-                b.primitive(Tag::new(0x83), &hex!("0102")).constructed(Tag::new(0xA1), |b| b.raw(&hex!("0400")))
+                b.primitive(Tag::new(0x83), &hex!("0102"))
+                    .constructed(Tag::new(0xA1), |b| b.raw(&hex!("0400")))
             })
             .primitive(Tag::new(0x5F29), &[0x42])
             .finish();
@@ -505,9 +565,14 @@ mod tests {
 
     fn any_tag() -> impl Strategy<Value = Tag> {
         prop_oneof![
-            (0u32..=0xFF).prop_filter("single-byte tag", |t| t & 0x1F != 0x1F && *t != 0 && *t != 0xFF).prop_map(Tag::new),
+            (0u32..=0xFF)
+                .prop_filter("single-byte tag", |t| t & 0x1F != 0x1F
+                    && *t != 0
+                    && *t != 0xFF)
+                .prop_map(Tag::new),
             (0u32..=6, 0u32..=0x7F).prop_map(|(c, n)| Tag::new(((0x1F | (c << 5)) << 8) | n)),
-            (0u32..=6, 0x81u32..=0xFF, 0u32..=0x7F).prop_map(|(c, a, b)| Tag::new(((0x1F | (c << 5)) << 16) | (a << 8) | b)),
+            (0u32..=6, 0x81u32..=0xFF, 0u32..=0x7F)
+                .prop_map(|(c, a, b)| Tag::new(((0x1F | (c << 5)) << 16) | (a << 8) | b)),
         ]
     }
 

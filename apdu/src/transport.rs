@@ -96,8 +96,14 @@ impl Capabilities {
         };
         Self {
             extended_length,
-            max_command_data: self.max_command_data.min(other.max_command_data).min(cmd_cap),
-            max_response_data: self.max_response_data.min(other.max_response_data).min(resp_cap),
+            max_command_data: self
+                .max_command_data
+                .min(other.max_command_data)
+                .min(cmd_cap),
+            max_response_data: self
+                .max_response_data
+                .min(other.max_response_data)
+                .min(resp_cap),
         }
     }
 }
@@ -183,14 +189,21 @@ mod tests {
         let card = Capabilities::EXTENDED;
         assert_eq!(
             reader.intersect(card),
-            Capabilities { extended_length: true, max_command_data: 261, max_response_data: 65_536 }
+            Capabilities {
+                extended_length: true,
+                max_command_data: 261,
+                max_response_data: 65_536
+            }
         );
         assert_eq!(Capabilities::SHORT.intersect(card), Capabilities::SHORT);
-        assert_eq!(Capabilities::extended(200, 200), Capabilities {
-            extended_length: false,
-            max_command_data: 200,
-            max_response_data: 200
-        });
+        assert_eq!(
+            Capabilities::extended(200, 200),
+            Capabilities {
+                extended_length: false,
+                max_command_data: 200,
+                max_response_data: 200
+            }
+        );
     }
 
     #[test]

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use sesame_daemon::pcsc_reader::{PcscError, PcscService, ReaderEvent, hex};
 
 #[derive(Parser)]
-#[command(name = "sesamed", version, about = "Sésame: log in with your chip identity card")]
+#[command(
+    name = "sesamed",
+    version,
+    about = "Sésame: log in with your chip identity card"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -75,7 +79,10 @@ fn list_readers(json: bool) -> Result<(), PcscError> {
         other => other?,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&readers).unwrap_or_else(|_| "[]".into()));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&readers).unwrap_or_else(|_| "[]".into())
+        );
         return Ok(());
     }
     for reader in readers {
@@ -85,7 +92,11 @@ fn list_readers(json: bool) -> Result<(), PcscError> {
                 Some(false) => ", short APDUs only",
                 None => "",
             };
-            println!("{}: card present, ATR {}{extended}", reader.name, hex(&reader.atr, " "));
+            println!(
+                "{}: card present, ATR {}{extended}",
+                reader.name,
+                hex(&reader.atr, " ")
+            );
         } else {
             println!("{}: no card", reader.name);
         }
@@ -103,7 +114,9 @@ fn watch_readers(json: bool) -> Result<(), PcscError> {
             } else {
                 match event {
                     ReaderEvent::ReaderAdded { reader } => format!("{reader}: reader connected"),
-                    ReaderEvent::ReaderRemoved { reader } => format!("{reader}: reader disconnected"),
+                    ReaderEvent::ReaderRemoved { reader } => {
+                        format!("{reader}: reader disconnected")
+                    }
                     ReaderEvent::CardInserted { reader, atr } => {
                         format!("{reader}: card inserted, ATR {}", hex(&atr, " "))
                     }

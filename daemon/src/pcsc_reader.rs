@@ -59,9 +59,9 @@ impl PcscError {
             }
             pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => Self::NoCard(reader.to_owned()),
             pcsc::Error::SharingViolation => Self::Sharing(reader.to_owned()),
-            pcsc::Error::UnresponsiveCard | pcsc::Error::UnpoweredCard | pcsc::Error::UnsupportedCard => {
-                Self::CardUnresponsive(reader.to_owned())
-            }
+            pcsc::Error::UnresponsiveCard
+            | pcsc::Error::UnpoweredCard
+            | pcsc::Error::UnsupportedCard => Self::CardUnresponsive(reader.to_owned()),
             pcsc::Error::Cancelled => Self::Cancelled,
             other => Self::Other(other.to_string()),
         }
@@ -74,13 +74,17 @@ fn transport_error(e: pcsc::Error, reader: &str) -> TransportError {
         pcsc::Error::RemovedCard | pcsc::Error::ResetCard => TransportError::CardRemoved,
         pcsc::Error::NoSmartcard => TransportError::NoCard,
         pcsc::Error::ReaderUnavailable | pcsc::Error::UnknownReader => {
-            TransportError::ReaderUnavailable { reader: reader.to_owned() }
+            TransportError::ReaderUnavailable {
+                reader: reader.to_owned(),
+            }
         }
         pcsc::Error::NoService | pcsc::Error::ServiceStopped => TransportError::NoService,
         pcsc::Error::SharingViolation => TransportError::Sharing,
         pcsc::Error::Timeout => TransportError::Timeout,
         pcsc::Error::Cancelled => TransportError::Cancelled,
-        pcsc::Error::UnresponsiveCard | pcsc::Error::UnpoweredCard => TransportError::CardUnresponsive,
+        pcsc::Error::UnresponsiveCard | pcsc::Error::UnpoweredCard => {
+            TransportError::CardUnresponsive
+        }
         other => TransportError::Communication(other.to_string()),
     }
 }
@@ -106,7 +110,11 @@ fn hex_upper<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error
 /// Bytes as upper-case hex, with `sep` between bytes.
 #[must_use]
 pub fn hex(bytes: &[u8], sep: &str) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(sep)
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// A connection to the PC/SC service.
@@ -137,11 +145,17 @@ impl PcscService {
     /// [`PcscError::NoReaders`] when there is none, [`PcscError::NoService`] when pcscd
     /// went away.
     pub fn reader_names(&self) -> Result<Vec<String>, PcscError> {
-        let names = self.context.list_readers_owned().map_err(|e| PcscError::from_pcsc(e, ""))?;
+        let names = self
+            .context
+            .list_readers_owned()
+            .map_err(|e| PcscError::from_pcsc(e, ""))?;
         if names.is_empty() {
             return Err(PcscError::NoReaders);
         }
-        Ok(names.iter().map(|n| n.to_string_lossy().into_owned()).collect())
+        Ok(names
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect())
     }
 
     /// Every reader with its card state, without connecting to any card.
@@ -149,12 +163,17 @@ impl PcscService {
     /// # Errors
     /// As [`PcscService::reader_names`].
     pub fn readers(&self) -> Result<Vec<ReaderInfo>, PcscError> {
-        let names = self.context.list_readers_owned().map_err(|e| PcscError::from_pcsc(e, ""))?;
+        let names = self
+            .context
+            .list_readers_owned()
+            .map_err(|e| PcscError::from_pcsc(e, ""))?;
         if names.is_empty() {
             return Err(PcscError::NoReaders);
         }
-        let mut states: Vec<ReaderState> =
-            names.into_iter().map(|n| ReaderState::new(n, State::UNAWARE)).collect();
+        let mut states: Vec<ReaderState> = names
+            .into_iter()
+            .map(|n| ReaderState::new(n, State::UNAWARE))
+            .collect();
         self.context
             .get_status_change(Duration::ZERO, &mut states)
             .map_err(|e| PcscError::from_pcsc(e, ""))?;
@@ -172,8 +191,10 @@ impl PcscService {
             .connect(&name, ShareMode::Shared, Protocols::ANY)
             .map_err(|e| PcscError::from_pcsc(e, reader))?;
         let atr = card
-            .get_attribute_owned(pcsc::Attribute::AtrString)
-            .map_err(|e| PcscError::from_pcsc(e, reader))?;
+            .status2_owned()
+            .map_err(|e| PcscError::from_pcsc(e, reader))?
+            .atr()
+            .to_vec();
         let reader_caps = reader_capabilities(&card);
         let card_caps = match Atr::parse(&atr).ok().and_then(|a| a.extended_length()) {
             Some(false) => Capabilities::SHORT,
@@ -201,7 +222,11 @@ impl PcscService {
 
 fn reader_info(state: &ReaderState) -> ReaderInfo {
     let present = state.event_state().contains(State::PRESENT);
-    let atr = if present { state.atr().to_vec() } else { Vec::new() };
+    let atr = if present {
+        state.atr().to_vec()
+    } else {
+        Vec::new()
+    };
     ReaderInfo {
         name: state.name().to_string_lossy().into_owned(),
         card_present: present,
@@ -230,7 +255,10 @@ fn reader_capabilities(card: &pcsc::Card) -> Capabilities {
 
 fn max_apdu_data_size(card: &pcsc::Card) -> Option<usize> {
     let mut buf = [0u8; 256];
-    let features = card.control(pcsc::ctl_code(FEATURE_REQUEST.into()), &[], &mut buf).ok()?.to_vec();
+    let features = card
+        .control(pcsc::ctl_code(FEATURE_REQUEST.into()), &[], &mut buf)
+        .ok()?
+        .to_vec();
     // Each feature: tag (1), length (1) = 4, control code (4, big endian).
     let code = features.chunks_exact(6).find_map(|f| match f {
         [FEATURE_GET_TLV_PROPERTIES, 4, a, b, c, d] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
@@ -243,15 +271,21 @@ fn max_apdu_data_size(card: &pcsc::Card) -> Option<usize> {
         let len = usize::from(*len);
         let (value, next) = tail.split_at_checked(len)?;
         if *tag == PROPERTY_MAX_APDU_DATA_SIZE {
-            return Some(value.iter().rev().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)));
+            return Some(
+                value
+                    .iter()
+                    .rev()
+                    .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+            );
         }
         rest = next;
     }
     None
 }
 
-/// One card in one reader, as a [`Transport`]. Dropping it leaves the card powered for
-/// the next program (`SCARD_LEAVE_CARD`).
+/// One card in one reader, as a [`Transport`]. Dropping it resets the card
+/// (`SCARD_RESET_CARD`): whatever secure channel was open dies with the connection, so
+/// no other program can pick up an unlocked card.
 pub struct PcscCard {
     card: pcsc::Card,
     reader: String,
@@ -336,12 +370,15 @@ pub enum ReaderEvent {
 pub struct ReaderWatcher {
     context: Context,
     states: Vec<ReaderState>,
-    present: BTreeMap<String, bool>,
+    /// Per reader: whether a card is in it, and pcsc-lite's insertion/removal counter.
+    present: BTreeMap<String, (bool, u32)>,
 }
 
 impl std::fmt::Debug for ReaderWatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReaderWatcher").field("present", &self.present).finish_non_exhaustive()
+        f.debug_struct("ReaderWatcher")
+            .field("present", &self.present)
+            .finish_non_exhaustive()
     }
 }
 
@@ -372,7 +409,11 @@ impl ReaderWatcher {
     pub fn new() -> Result<Self, PcscError> {
         let context = Context::establish(Scope::User).map_err(|e| PcscError::from_pcsc(e, ""))?;
         let pnp = ReaderState::new(pcsc::PNP_NOTIFICATION(), State::UNAWARE);
-        Ok(Self { context, states: vec![pnp], present: BTreeMap::new() })
+        Ok(Self {
+            context,
+            states: vec![pnp],
+            present: BTreeMap::new(),
+        })
     }
 
     /// A handle that cancels the wait from another thread.
@@ -400,7 +441,11 @@ impl ReaderWatcher {
         Ok(events)
     }
 
-    fn poll_cards(&mut self, timeout: Duration, events: &mut Vec<ReaderEvent>) -> Result<(), PcscError> {
+    fn poll_cards(
+        &mut self,
+        timeout: Duration,
+        events: &mut Vec<ReaderEvent>,
+    ) -> Result<(), PcscError> {
         match self.context.get_status_change(timeout, &mut self.states) {
             Ok(()) => {}
             Err(pcsc::Error::Timeout) => return Ok(()),
@@ -419,12 +464,21 @@ impl ReaderWatcher {
                 readers_changed = true;
                 continue;
             }
-            let now = event_state.contains(State::PRESENT);
-            let before = self.present.insert(name.clone(), now).unwrap_or(false);
-            match (before, now) {
-                (false, true) => events.push(ReaderEvent::CardInserted { reader: name, atr: state.atr().to_vec() }),
-                (true, false) => events.push(ReaderEvent::CardRemoved { reader: name }),
-                _ => {}
+            let now = (event_state.contains(State::PRESENT), state.event_count());
+            let before = self.present.insert(name.clone(), now);
+            let was_present = before.is_some_and(|(present, _)| present);
+            // A card swapped between two polls leaves PRESENT set but moves the counter.
+            let swapped = before.is_some_and(|(present, count)| present && now.0 && count != now.1);
+            if was_present && (!now.0 || swapped) {
+                events.push(ReaderEvent::CardRemoved {
+                    reader: name.clone(),
+                });
+            }
+            if now.0 && (!was_present || swapped) {
+                events.push(ReaderEvent::CardInserted {
+                    reader: name,
+                    atr: state.atr().to_vec(),
+                });
             }
             state.sync_current_state();
         }
@@ -452,14 +506,22 @@ impl ReaderWatcher {
             keep
         });
         for reader in removed {
-            if self.present.remove(&reader) == Some(true) {
-                events.push(ReaderEvent::CardRemoved { reader: reader.clone() });
+            if self
+                .present
+                .remove(&reader)
+                .is_some_and(|(present, _)| present)
+            {
+                events.push(ReaderEvent::CardRemoved {
+                    reader: reader.clone(),
+                });
             }
             events.push(ReaderEvent::ReaderRemoved { reader });
         }
         for name in names {
             if !self.states.iter().any(|s| s.name() == name.as_c_str()) {
-                events.push(ReaderEvent::ReaderAdded { reader: name.to_string_lossy().into_owned() });
+                events.push(ReaderEvent::ReaderAdded {
+                    reader: name.to_string_lossy().into_owned(),
+                });
                 self.states.push(ReaderState::new(name, State::UNAWARE));
             }
         }

@@ -14,6 +14,7 @@
 #![deny(clippy::indexing_slicing)]
 
 mod minimal;
+pub mod testing;
 pub mod vpcd;
 
 pub use minimal::MinimalCard;

@@ -14,18 +14,31 @@ use crate::CardHandler;
 pub struct MinimalCard {
     selected: bool,
     commands: usize,
+    id: u8,
 }
 
 /// `3B 88 80 01` + historical bytes + TCK. The historical bytes are compact-TLV
 /// (category 80): card capabilities `73 C0 21 C0` (b7 of the third byte: extended Lc and
-/// Le) and issuer data `52 53 45` ("SE").
-const ATR_WITHOUT_TCK: [u8; 12] = [0x3B, 0x88, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x52, 0x53, 0x45];
+/// Le) and issuer data `52 53 xx` ("S" and the card's id, so that tests running side by
+/// side tell their cards apart by ATR).
+const ATR_WITHOUT_TCK: [u8; 11] = [
+    0x3B, 0x88, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x52, 0x53,
+];
 
 impl MinimalCard {
     /// A fresh card.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A card whose ATR ends with `id` (before TCK).
+    #[must_use]
+    pub fn with_id(id: u8) -> Self {
+        Self {
+            id,
+            ..Self::default()
+        }
     }
 
     /// Whether the eMRTD application is selected.
@@ -66,6 +79,7 @@ impl MinimalCard {
 impl CardHandler for MinimalCard {
     fn atr(&self) -> Vec<u8> {
         let mut atr = ATR_WITHOUT_TCK.to_vec();
+        atr.push(self.id);
         let tck = atr.iter().skip(1).fold(0u8, |acc, b| acc ^ b);
         atr.push(tck);
         atr
@@ -97,8 +111,12 @@ mod tests {
         let mut card = InProcessCard::new(MinimalCard::new());
         sesame_protocol::select_application(&mut card, &EMRTD_AID).unwrap();
         assert!(card.card_mut().is_selected());
-        let err = sesame_protocol::select_application(&mut card, &[0xA0, 0, 0, 0, 0x63]).unwrap_err();
-        assert!(matches!(err, sesame_protocol::SelectError::Refused(StatusWord::FileNotFound)));
+        let err =
+            sesame_protocol::select_application(&mut card, &[0xA0, 0, 0, 0, 0x63]).unwrap_err();
+        assert!(matches!(
+            err,
+            sesame_protocol::SelectError::Refused(StatusWord::FileNotFound)
+        ));
         assert_eq!(card.card_mut().process(&[0x00, 0xA4]), [0x67, 0x00]);
     }
 

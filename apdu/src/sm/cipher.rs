@@ -11,7 +11,11 @@ use super::{CipherSuite, SmError};
 pub(super) enum Engine {
     /// ICAO 9303-11 §9.8.6.1: 2-key 3DES in CBC mode with a zero IV; ISO/IEC 9797-1 MAC
     /// algorithm 3 (retail MAC) with DES and padding method 2.
-    TripleDes { enc: TdesEde2, mac_k1: Des, mac_k2: Des },
+    TripleDes {
+        enc: TdesEde2,
+        mac_k1: Des,
+        mac_k2: Des,
+    },
     /// ICAO 9303-11 §9.8.6.2: AES in CBC mode with IV = E(KSenc, SSC); AES-CMAC
     /// (NIST SP 800-38B) truncated to 8 bytes.
     Aes128 { enc: Aes128, mac: Cmac<Aes128> },
@@ -166,14 +170,19 @@ mod tests {
     const RFC4493_KEY: [u8; 16] = hex!("2b7e151628aed2a6abf7158809cf4f3c");
 
     fn aes128_cmac(data: &[u8]) -> [u8; 8] {
-        Engine::new(CipherSuite::Aes128, &RFC4493_KEY, &RFC4493_KEY).unwrap().mac(data)
+        Engine::new(CipherSuite::Aes128, &RFC4493_KEY, &RFC4493_KEY)
+            .unwrap()
+            .mac(data)
     }
 
     /// RFC 4493 §4, examples 1-4 (first 8 bytes: secure messaging truncates to 64 bits).
     #[test]
     fn aes_cmac_rfc4493() {
         assert_eq!(aes128_cmac(&[]), hex!("bb1d6929e9593728"));
-        assert_eq!(aes128_cmac(&hex!("6bc1bee22e409f96e93d7e117393172a")), hex!("070a16b46b4d4144"));
+        assert_eq!(
+            aes128_cmac(&hex!("6bc1bee22e409f96e93d7e117393172a")),
+            hex!("070a16b46b4d4144")
+        );
         assert_eq!(
             aes128_cmac(&hex!(
                 "6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51 30c81c46a35ce411"
@@ -197,9 +206,15 @@ mod tests {
         let iv = hex!("000102030405060708090a0b0c0d0e0f");
         let mut data = hex!("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51");
         cbc_encrypt(&enc, &iv, &mut data);
-        assert_eq!(data, hex!("7649abac8119b246cee98e9b12e9197d 5086cb9b507219ee95db113a917678b2"));
+        assert_eq!(
+            data,
+            hex!("7649abac8119b246cee98e9b12e9197d 5086cb9b507219ee95db113a917678b2")
+        );
         cbc_decrypt(&enc, &iv, &mut data);
-        assert_eq!(data, hex!("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"));
+        assert_eq!(
+            data,
+            hex!("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51")
+        );
     }
 
     #[test]

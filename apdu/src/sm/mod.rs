@@ -18,9 +18,13 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::command::{EXTENDED_MAX_DATA, EXTENDED_MAX_LE, LengthForm, SHORT_MAX_DATA, SHORT_MAX_LE};
+use crate::command::{
+    EXTENDED_MAX_DATA, EXTENDED_MAX_LE, LengthForm, SHORT_MAX_DATA, SHORT_MAX_LE,
+};
 use crate::tlv::{self, Tag};
-use crate::{ApduError, Capabilities, Command, Response, StatusWord, Transport, TransportError, exchange};
+use crate::{
+    ApduError, Capabilities, Command, Response, StatusWord, Transport, TransportError, exchange,
+};
 use cipher::Engine;
 
 const TAG_CRYPTOGRAM_PADDED: Tag = Tag::new(0x87);
@@ -80,13 +84,21 @@ impl SessionKeys {
     /// Session keys for `suite`.
     #[must_use]
     pub fn new(suite: CipherSuite, enc: &[u8], mac: &[u8]) -> Self {
-        Self { suite, enc: Zeroizing::new(enc.to_vec()), mac: Zeroizing::new(mac.to_vec()) }
+        Self {
+            suite,
+            enc: Zeroizing::new(enc.to_vec()),
+            mac: Zeroizing::new(mac.to_vec()),
+        }
     }
 }
 
 impl fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionKeys {{ suite: {:?}, keys: [redacted] }}", self.suite)
+        write!(
+            f,
+            "SessionKeys {{ suite: {:?}, keys: [redacted] }}",
+            self.suite
+        )
     }
 }
 
@@ -173,7 +185,10 @@ impl SmCodec {
     #[must_use]
     pub fn ssc(&self) -> Vec<u8> {
         let bytes = self.ssc.to_be_bytes();
-        bytes.get(16 - self.suite.block_size()..).unwrap_or(&[]).to_vec()
+        bytes
+            .get(16 - self.suite.block_size()..)
+            .unwrap_or(&[])
+            .to_vec()
     }
 
     fn advance(&mut self) -> Vec<u8> {
@@ -226,7 +241,11 @@ impl SmCodec {
         let cipher = if object.tag() == TAG_CRYPTOGRAM_PADDED {
             match object.value().split_first() {
                 Some((0x01, rest)) => rest,
-                _ => return Err(SmError::Malformed { position: object.value_offset() }),
+                _ => {
+                    return Err(SmError::Malformed {
+                        position: object.value_offset(),
+                    });
+                }
             }
         } else {
             object.value()
@@ -236,7 +255,10 @@ impl SmCodec {
         }
         let mut plain = Zeroizing::new(cipher.to_vec());
         self.engine.decrypt(ssc, &mut plain);
-        let end = plain.iter().rposition(|b| *b != 0).ok_or(SmError::BadPadding)?;
+        let end = plain
+            .iter()
+            .rposition(|b| *b != 0)
+            .ok_or(SmError::BadPadding)?;
         if plain.get(end) != Some(&0x80) || plain.len() - end > block {
             return Err(SmError::BadPadding);
         }
@@ -280,8 +302,19 @@ impl SmCodec {
         let mut data = cryptogram;
         data.extend_from_slice(&le_object);
         tlv::write(&mut data, TAG_MAC, &mac);
-        let le = if extended { EXTENDED_MAX_LE } else { SHORT_MAX_LE };
-        Ok(Command { cla, ins: plain.ins, p1: plain.p1, p2: plain.p2, data, le: Some(le) })
+        let le = if extended {
+            EXTENDED_MAX_LE
+        } else {
+            SHORT_MAX_LE
+        };
+        Ok(Command {
+            cla,
+            ins: plain.ins,
+            p1: plain.p1,
+            p2: plain.p2,
+            data,
+            le: Some(le),
+        })
     }
 
     /// Terminal side: checks and decrypts a protected response (ICAO 9303-11 §9.8.5).
@@ -309,7 +342,9 @@ impl SmCodec {
         let mut mac = None;
         let mut mac_input_end = 0;
         for object in tlv::parse(&protected.data) {
-            let object = object.map_err(|e| SmError::Malformed { position: e.position })?;
+            let object = object.map_err(|e| SmError::Malformed {
+                position: e.position,
+            })?;
             let position = object.offset();
             if mac.is_some() {
                 return Err(SmError::Malformed { position });
@@ -364,7 +399,9 @@ impl SmCodec {
         let mut mac = None;
         let mut mac_input_end = 0;
         for object in tlv::parse(&protected.data) {
-            let object = object.map_err(|e| SmError::Malformed { position: e.position })?;
+            let object = object.map_err(|e| SmError::Malformed {
+                position: e.position,
+            })?;
             let position = object.offset();
             if mac.is_some() {
                 return Err(SmError::Malformed { position });
@@ -454,7 +491,10 @@ pub struct SecureChannel<T: Transport> {
 impl<T: Transport> SecureChannel<T> {
     /// A channel over `inner` with the given codec.
     pub const fn new(inner: T, codec: SmCodec) -> Self {
-        Self { inner, codec: Some(codec) }
+        Self {
+            inner,
+            codec: Some(codec),
+        }
     }
 
     /// Whether the channel still has keys (no failure closed it).
@@ -508,9 +548,15 @@ impl<T: Transport> Transport for SecureChannel<T> {
             return inner;
         };
         let (cmd_budget, resp_budget) = if inner.extended_length {
-            (inner.max_command_data.min(EXTENDED_MAX_DATA), inner.max_response_data.min(EXTENDED_MAX_LE))
+            (
+                inner.max_command_data.min(EXTENDED_MAX_DATA),
+                inner.max_response_data.min(EXTENDED_MAX_LE),
+            )
         } else {
-            (inner.max_command_data.min(SHORT_MAX_DATA), inner.max_response_data.min(SHORT_MAX_LE))
+            (
+                inner.max_command_data.min(SHORT_MAX_DATA),
+                inner.max_response_data.min(SHORT_MAX_LE),
+            )
         };
         let le_object = if inner.extended_length { 4 } else { 3 };
         Capabilities {

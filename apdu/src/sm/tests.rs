@@ -34,13 +34,19 @@ const D4_STEPS: [(&[u8], &[u8], &[u8], &[u8]); 3] = [
     (
         &hex!("00B0000412"),
         &hex!("0CB000040D9701128E082EA28A70F3C7B53500"),
-        &hex!("871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000"),
+        &hex!(
+            "871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000"
+        ),
         &hex!("04303130365F36063034303030305C0261759000"),
     ),
 ];
 
 fn d3_codec() -> SmCodec {
-    SmCodec::new(&SessionKeys::new(CipherSuite::TripleDes, &D3_KS_ENC, &D3_KS_MAC), &D3_SSC).unwrap()
+    SmCodec::new(
+        &SessionKeys::new(CipherSuite::TripleDes, &D3_KS_ENC, &D3_KS_MAC),
+        &D3_SSC,
+    )
+    .unwrap()
 }
 
 /// A transport that checks each command against a script and plays the answers.
@@ -66,9 +72,13 @@ impl Transport for Script {
 fn appendix_d4_terminal_side() {
     let mut codec = d3_codec();
     for (plain_cmd, protected_cmd, protected_resp, plain_resp) in D4_STEPS {
-        let protected = codec.protect_command(&Command::parse(plain_cmd).unwrap()).unwrap();
+        let protected = codec
+            .protect_command(&Command::parse(plain_cmd).unwrap())
+            .unwrap();
         assert_eq!(protected.to_bytes().unwrap(), protected_cmd);
-        let response = codec.unprotect_response(&Response::parse(protected_resp).unwrap()).unwrap();
+        let response = codec
+            .unprotect_response(&Response::parse(protected_resp).unwrap())
+            .unwrap();
         assert_eq!(response.to_bytes(), plain_resp);
     }
     assert_eq!(codec.ssc(), hex!("887022120C06C22C"));
@@ -80,7 +90,9 @@ fn appendix_d4_terminal_side() {
 fn appendix_d4_card_side() {
     let mut codec = d3_codec();
     for (plain_cmd, protected_cmd, protected_resp, plain_resp) in D4_STEPS {
-        let command = codec.unprotect_command(&Command::parse(protected_cmd).unwrap()).unwrap();
+        let command = codec
+            .unprotect_command(&Command::parse(protected_cmd).unwrap())
+            .unwrap();
         assert_eq!(command, Command::parse(plain_cmd).unwrap());
         let response = codec.protect_response(&Response::parse(plain_resp).unwrap(), false);
         assert_eq!(response.to_bytes(), protected_resp);
@@ -91,8 +103,17 @@ fn appendix_d4_card_side() {
 /// the wire is the published APDUs, what comes out is the plain responses.
 #[test]
 fn appendix_d4_through_the_channel() {
-    let steps = D4_STEPS.iter().map(|(_, c, r, _)| (c.to_vec(), r.to_vec())).collect();
-    let mut channel = SecureChannel::new(Script { steps, caps: Capabilities::SHORT }, d3_codec());
+    let steps = D4_STEPS
+        .iter()
+        .map(|(_, c, r, _)| (c.to_vec(), r.to_vec()))
+        .collect();
+    let mut channel = SecureChannel::new(
+        Script {
+            steps,
+            caps: Capabilities::SHORT,
+        },
+        d3_codec(),
+    );
     for (plain_cmd, _, _, plain_resp) in D4_STEPS {
         let response = exchange(&mut channel, &Command::parse(plain_cmd).unwrap()).unwrap();
         assert_eq!(response.to_bytes(), plain_resp);
@@ -101,15 +122,26 @@ fn appendix_d4_through_the_channel() {
 }
 
 fn pair(suite: CipherSuite) -> (SmCodec, SmCodec) {
-    let enc: Vec<u8> = (0..suite.key_len()).map(|i| u8::try_from(i * 7 % 256).unwrap()).collect();
-    let mac: Vec<u8> = (0..suite.key_len()).map(|i| u8::try_from(i * 13 % 256).unwrap()).collect();
+    let enc: Vec<u8> = (0..suite.key_len())
+        .map(|i| u8::try_from(i * 7 % 256).unwrap())
+        .collect();
+    let mac: Vec<u8> = (0..suite.key_len())
+        .map(|i| u8::try_from(i * 13 % 256).unwrap())
+        .collect();
     let keys = SessionKeys::new(suite, &enc, &mac);
     let ssc = vec![0; suite.block_size()];
-    (SmCodec::new(&keys, &ssc).unwrap(), SmCodec::new(&keys, &ssc).unwrap())
+    (
+        SmCodec::new(&keys, &ssc).unwrap(),
+        SmCodec::new(&keys, &ssc).unwrap(),
+    )
 }
 
-const SUITES: [CipherSuite; 4] =
-    [CipherSuite::TripleDes, CipherSuite::Aes128, CipherSuite::Aes192, CipherSuite::Aes256];
+const SUITES: [CipherSuite; 4] = [
+    CipherSuite::TripleDes,
+    CipherSuite::Aes128,
+    CipherSuite::Aes192,
+    CipherSuite::Aes256,
+];
 
 #[test]
 fn terminal_and_card_agree_for_every_suite() {
@@ -118,17 +150,25 @@ fn terminal_and_card_agree_for_every_suite() {
         let commands = [
             Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(hex!("A0000002471001")),
             Command::new(0x00, 0xB0, 0x81, 0x00).with_le(256),
-            Command::new(0x00, 0xB1, 0x00, 0x00).with_data(hex!("540200E0")).with_le(65_536),
+            Command::new(0x00, 0xB1, 0x00, 0x00)
+                .with_data(hex!("540200E0"))
+                .with_le(65_536),
             Command::new(0x00, 0x22, 0xC1, 0xA4).with_data(vec![0x80; 600]),
         ];
         for cmd in commands {
             let protected = terminal.protect_command(&cmd).unwrap();
             let wire = protected.to_bytes().unwrap();
-            let recovered = card.unprotect_command(&Command::parse(&wire).unwrap()).unwrap();
+            let recovered = card
+                .unprotect_command(&Command::parse(&wire).unwrap())
+                .unwrap();
             assert_eq!(recovered, cmd, "{suite:?}");
             let answer = Response::new(vec![0x42; 300], StatusWord::Success);
             let protected = card.protect_response(&answer, cmd.ins & 1 == 1);
-            assert_eq!(terminal.unprotect_response(&protected).unwrap(), answer, "{suite:?}");
+            assert_eq!(
+                terminal.unprotect_response(&protected).unwrap(),
+                answer,
+                "{suite:?}"
+            );
         }
         assert_eq!(terminal.ssc(), card.ssc());
     }
@@ -137,7 +177,9 @@ fn terminal_and_card_agree_for_every_suite() {
 #[test]
 fn an_odd_instruction_uses_do85() {
     let (mut terminal, _) = pair(CipherSuite::Aes256);
-    let cmd = Command::new(0x00, 0xB1, 0x00, 0x00).with_data(hex!("540200E0")).with_le(224);
+    let cmd = Command::new(0x00, 0xB1, 0x00, 0x00)
+        .with_data(hex!("540200E0"))
+        .with_le(224);
     let protected = terminal.protect_command(&cmd).unwrap();
     assert_eq!(protected.data[0], 0x85);
 }
@@ -146,7 +188,10 @@ fn an_odd_instruction_uses_do85() {
 /// terminal whose SSC matches.
 fn tampered(suite: CipherSuite, edit: impl Fn(&mut Vec<u8>)) -> Result<Response, SmError> {
     let (mut terminal, mut card) = pair(suite);
-    let mut protected = card.protect_response(&Response::new(hex!("0102030405"), StatusWord::Success), false);
+    let mut protected = card.protect_response(
+        &Response::new(hex!("0102030405"), StatusWord::Success),
+        false,
+    );
     edit(&mut protected.data);
     terminal.unprotect_response(&protected)
 }
@@ -176,14 +221,20 @@ fn a_missing_status_object_is_refused() {
     let (mut terminal, card) = pair(CipherSuite::Aes128);
     let cryptogram = card.cryptogram(&hex!("00000000000000000000000000000001"), b"data", false);
     let response = with_mac(CipherSuite::Aes128, &cryptogram);
-    assert_eq!(terminal.unprotect_response(&response).unwrap_err(), SmError::MissingStatus);
+    assert_eq!(
+        terminal.unprotect_response(&response).unwrap_err(),
+        SmError::MissingStatus
+    );
 }
 
 #[test]
 fn a_missing_mac_is_refused() {
     let (mut terminal, _) = pair(CipherSuite::Aes128);
     let response = Response::new(hex!("99029000"), StatusWord::Success);
-    assert_eq!(terminal.unprotect_response(&response).unwrap_err(), SmError::MissingMac);
+    assert_eq!(
+        terminal.unprotect_response(&response).unwrap_err(),
+        SmError::MissingMac
+    );
 }
 
 #[test]
@@ -200,17 +251,29 @@ fn wrong_padding_is_refused() {
     tlv::write(&mut objects, TAG_CRYPTOGRAM_PADDED, &value);
     tlv::write(&mut objects, TAG_STATUS, &hex!("9000"));
     let response = with_mac(suite, &objects);
-    assert_eq!(terminal.unprotect_response(&response).unwrap_err(), SmError::BadPadding);
+    assert_eq!(
+        terminal.unprotect_response(&response).unwrap_err(),
+        SmError::BadPadding
+    );
 }
 
 #[test]
 fn card_sm_errors_and_plain_errors() {
     let (mut terminal, _) = pair(CipherSuite::Aes256);
-    let err = terminal.unprotect_response(&Response::status(StatusWord::SmDataObjectsIncorrect)).unwrap_err();
-    assert_eq!(err, SmError::RejectedByCard(StatusWord::SmDataObjectsIncorrect));
-    let plain = terminal.unprotect_response(&Response::status(StatusWord::FileNotFound)).unwrap();
+    let err = terminal
+        .unprotect_response(&Response::status(StatusWord::SmDataObjectsIncorrect))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SmError::RejectedByCard(StatusWord::SmDataObjectsIncorrect)
+    );
+    let plain = terminal
+        .unprotect_response(&Response::status(StatusWord::FileNotFound))
+        .unwrap();
     assert_eq!(plain.sw, StatusWord::FileNotFound);
-    let err = terminal.unprotect_response(&Response::status(StatusWord::Success)).unwrap_err();
+    let err = terminal
+        .unprotect_response(&Response::status(StatusWord::Success))
+        .unwrap_err();
     assert_eq!(err, SmError::Unprotected);
 }
 
@@ -230,26 +293,53 @@ fn a_failure_closes_the_channel() {
     let mut channel = SecureChannel::new(Liar, terminal);
     let select = Command::new(0, 0xA4, 0x02, 0x0C).with_data(hex!("011E"));
     let err = exchange(&mut channel, &select).unwrap_err();
-    assert!(matches!(err, TransportError::SecureMessaging(SmError::BadMac)), "{err:?}");
+    assert!(
+        matches!(err, TransportError::SecureMessaging(SmError::BadMac)),
+        "{err:?}"
+    );
     assert!(!channel.is_open());
     let err = exchange(&mut channel, &select).unwrap_err();
-    assert!(matches!(err, TransportError::SecureMessaging(SmError::ChannelClosed)), "{err:?}");
+    assert!(
+        matches!(err, TransportError::SecureMessaging(SmError::ChannelClosed)),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn channel_capabilities_leave_room_for_sm() {
     let (codec, _) = pair(CipherSuite::Aes256);
-    let short = SecureChannel::new(Script { steps: VecDeque::new(), caps: Capabilities::SHORT }, codec);
-    assert_eq!(short.capabilities(), Capabilities {
-        extended_length: false,
-        max_command_data: 223,
-        max_response_data: 223
-    });
+    let short = SecureChannel::new(
+        Script {
+            steps: VecDeque::new(),
+            caps: Capabilities::SHORT,
+        },
+        codec,
+    );
+    assert_eq!(
+        short.capabilities(),
+        Capabilities {
+            extended_length: false,
+            max_command_data: 223,
+            max_response_data: 223
+        }
+    );
     let (codec, _) = pair(CipherSuite::TripleDes);
-    let short = SecureChannel::new(Script { steps: VecDeque::new(), caps: Capabilities::SHORT }, codec);
+    let short = SecureChannel::new(
+        Script {
+            steps: VecDeque::new(),
+            caps: Capabilities::SHORT,
+        },
+        codec,
+    );
     assert_eq!(short.capabilities().max_response_data, 231);
     let (codec, _) = pair(CipherSuite::Aes256);
-    let ext = SecureChannel::new(Script { steps: VecDeque::new(), caps: Capabilities::EXTENDED }, codec);
+    let ext = SecureChannel::new(
+        Script {
+            steps: VecDeque::new(),
+            caps: Capabilities::EXTENDED,
+        },
+        codec,
+    );
     assert_eq!(ext.capabilities().max_response_data, 65_503);
 }
 
@@ -260,15 +350,36 @@ fn largest_protected_apdus_fit() {
         for inner in [Capabilities::SHORT, Capabilities::EXTENDED] {
             let (mut terminal, mut card) = pair(suite);
             let (codec, _) = pair(suite);
-            let caps = SecureChannel::new(Script { steps: VecDeque::new(), caps: inner }, codec).capabilities();
+            let caps = SecureChannel::new(
+                Script {
+                    steps: VecDeque::new(),
+                    caps: inner,
+                },
+                codec,
+            )
+            .capabilities();
             let le = if inner.extended_length { 65_536 } else { 256 }.min(caps.max_response_data);
-            let cmd = Command::new(0, 0xD6, 0, 0).with_data(vec![1; caps.max_command_data]).with_le(le);
+            let cmd = Command::new(0, 0xD6, 0, 0)
+                .with_data(vec![1; caps.max_command_data])
+                .with_le(le);
             let protected = terminal.protect_command(&cmd).unwrap();
-            assert!(protected.data.len() <= inner.max_command_data, "{suite:?} {inner:?}");
-            assert_eq!(protected.natural_form() == LengthForm::Extended, inner.extended_length);
+            assert!(
+                protected.data.len() <= inner.max_command_data,
+                "{suite:?} {inner:?}"
+            );
+            assert_eq!(
+                protected.natural_form() == LengthForm::Extended,
+                inner.extended_length
+            );
             card.unprotect_command(&protected).unwrap();
-            let response = card.protect_response(&Response::new(vec![2; caps.max_response_data], StatusWord::Success), false);
-            assert!(response.data.len() <= inner.max_response_data, "{suite:?} {inner:?}");
+            let response = card.protect_response(
+                &Response::new(vec![2; caps.max_response_data], StatusWord::Success),
+                false,
+            );
+            assert!(
+                response.data.len() <= inner.max_response_data,
+                "{suite:?} {inner:?}"
+            );
         }
     }
 }
@@ -283,7 +394,10 @@ fn keys_never_show_in_debug() {
 #[test]
 fn keys_of_the_wrong_length_are_refused() {
     let keys = SessionKeys::new(CipherSuite::Aes256, &[0; 16], &[0; 16]);
-    assert_eq!(SmCodec::new(&keys, &[0; 16]).unwrap_err(), SmError::InvalidKeyLength);
+    assert_eq!(
+        SmCodec::new(&keys, &[0; 16]).unwrap_err(),
+        SmError::InvalidKeyLength
+    );
 }
 
 proptest! {

@@ -35,7 +35,10 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Run { vpcd, connect_timeout } => run(&vpcd, connect_timeout),
+        Cmd::Run {
+            vpcd,
+            connect_timeout,
+        } => run(&vpcd, connect_timeout),
     }
 }
 

@@ -1,0 +1,267 @@
+//! Through the real pcscd: a virtual card plugged into the vsmartcard vpcd driver, seen
+//! and driven by Sésame's PC/SC layer exactly as a hardware reader would be.
+//!
+//! Each test holds a vpcd slot (reader) while it runs, and hands it back empty (pcscd
+//! has seen the card leave); cards have distinct ATRs so that each test finds its own
+//! reader.
+
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};
+use sesame_daemon::pcsc_reader::{PcscService, ReaderEvent, ReaderInfo};
+use sesame_emulator::testing::{PluggedCard, Slot, pcscd, plug};
+use sesame_emulator::{CardHandler, MinimalCard};
+use sesame_protocol::{EMRTD_AID, SelectError, select_application};
+
+/// A card in a vpcd reader for one test. Dropping it pulls the card out and waits until
+/// pcscd has seen the reader empty, then frees the slot for the next test.
+struct TestCard {
+    reader: ReaderInfo,
+    service: PcscService,
+    plugged: Option<PluggedCard>,
+    _slot: Slot,
+}
+
+impl TestCard {
+    /// Takes a slot, plugs a [`MinimalCard`] with `id` in it, waits for pcscd to see it.
+    fn plug(id: u8) -> Option<Self> {
+        let slot = pcscd()?.slot();
+        let card = MinimalCard::with_id(id);
+        let atr = card.atr();
+        let plugged = plug(slot.port, card);
+        let service = PcscService::establish().unwrap();
+        let reader = wait_for_card(&service, &atr);
+        Some(Self {
+            reader,
+            service,
+            plugged: Some(plugged),
+            _slot: slot,
+        })
+    }
+
+    /// Pulls the card out and waits until pcscd reports the reader empty.
+    fn remove(&mut self) {
+        if let Some(plugged) = self.plugged.take() {
+            plugged.remove();
+            let mut watcher = self.service.watcher().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                let readers = self.service.readers().unwrap();
+                if readers
+                    .iter()
+                    .any(|r| r.name == self.reader.name && !r.card_present)
+                {
+                    return;
+                }
+                let _ = watcher.next_events(Duration::from_millis(200));
+            }
+            panic!(
+                "pcscd still shows a card in {} after removal",
+                self.reader.name
+            );
+        }
+    }
+}
+
+impl Drop for TestCard {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.remove();
+        }
+    }
+}
+
+/// The PC/SC layer sees the vpcd reader, the card's ATR, and the card's answer to a
+/// SELECT of the eMRTD application sent through pcscd.
+#[test]
+fn select_through_pcscd() {
+    let Some(test) = TestCard::plug(1) else {
+        return;
+    };
+    assert!(test.reader.name.contains("vpcd"), "{}", test.reader.name);
+    assert_eq!(test.reader.extended_length, Some(true));
+
+    let mut card = test.service.connect(&test.reader.name).unwrap();
+    assert_eq!(card.atr(), MinimalCard::with_id(1).atr().as_slice());
+    select_application(&mut card, &EMRTD_AID).unwrap();
+    let err = select_application(&mut card, &[0xA0, 0, 0, 0, 0x63, 0x50, 0x4B]).unwrap_err();
+    assert!(
+        matches!(err, SelectError::Refused(StatusWord::FileNotFound)),
+        "{err:?}"
+    );
+}
+
+/// Extended-length APDUs pass through pcscd and vpcd both ways: 1000 bytes of command
+/// data and a 4000-byte response in one exchange each.
+#[test]
+fn extended_length_through_pcscd() {
+    let Some(test) = TestCard::plug(2) else {
+        return;
+    };
+    let mut card = test.service.connect(&test.reader.name).unwrap();
+    assert!(card.capabilities().extended_length);
+    let response = exchange(&mut card, &Command::new(0, 0xCA, 0x01, 0x00).with_le(4000)).unwrap();
+    assert_eq!(response.sw, StatusWord::Success);
+    assert_eq!(response.data.len(), 4000);
+    let long = Command::new(0, 0xCA, 0x01, 0x00)
+        .with_data(vec![0x11; 1000])
+        .with_le(2);
+    let raw = card.transmit(&long.to_bytes().unwrap()).unwrap();
+    assert_eq!(raw, [0x5A, 0x5A, 0x90, 0x00]);
+}
+
+/// A card pulled out between two APDUs: the next exchange is a typed "card removed"
+/// error, not a hang or a panic, and the watcher reports insertion and removal.
+#[test]
+fn card_removal_is_reported() {
+    let Some(service) = pcscd().map(|_| PcscService::establish().unwrap()) else {
+        return;
+    };
+    let mut watcher = service.watcher().unwrap();
+    // The first call reports the readers (and cards) already there.
+    let initial = watcher.next_events(Duration::ZERO).unwrap();
+    assert!(
+        initial
+            .iter()
+            .any(|e| matches!(e, ReaderEvent::ReaderAdded { .. })),
+        "{initial:?}"
+    );
+
+    let mut test = TestCard::plug(3).unwrap();
+    let atr = MinimalCard::with_id(3).atr();
+    let name = test.reader.name.clone();
+    let inserted = wait_for_event(
+        &mut watcher,
+        |e| matches!(e, ReaderEvent::CardInserted { reader, atr: a } if *reader == name && *a == atr),
+    );
+    assert!(inserted, "no card-inserted event for {name}");
+
+    let mut card = test.service.connect(&name).unwrap();
+    select_application(&mut card, &EMRTD_AID).unwrap();
+    test.remove();
+    let removed = wait_for_event(
+        &mut watcher,
+        |e| matches!(e, ReaderEvent::CardRemoved { reader } if *reader == name),
+    );
+    assert!(removed, "no card-removed event for {name}");
+    let err = exchange(
+        &mut card,
+        &Command::new(0, 0xA4, 0x04, 0x0C).with_data(EMRTD_AID),
+    )
+    .unwrap_err();
+    assert!(err.is_card_gone(), "{err:?}");
+    assert!(
+        matches!(err, TransportError::CardRemoved | TransportError::NoCard),
+        "{err:?}"
+    );
+}
+
+/// `sesamed readers` lists the virtual reader with the card's ATR, in words and in JSON.
+#[test]
+fn sesamed_readers_lists_the_virtual_card() {
+    let Some(test) = TestCard::plug(4) else {
+        return;
+    };
+    let atr_spaced: Vec<String> = MinimalCard::with_id(4)
+        .atr()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+
+    let out = Process::new(env!("CARGO_BIN_EXE_sesamed"))
+        .arg("readers")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&test.reader.name))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line,
+        format!(
+            "{}: card present, ATR {}, extended length",
+            test.reader.name,
+            atr_spaced.join(" ")
+        )
+    );
+
+    let out = Process::new(env!("CARGO_BIN_EXE_sesamed"))
+        .args(["readers", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == test.reader.name.as_str())
+        .unwrap();
+    assert_eq!(entry["card_present"], true);
+    assert_eq!(entry["atr"], atr_spaced.concat());
+}
+
+/// Waits until a reader holds a card with exactly `atr`; returns that reader. It waits
+/// in `SCardGetStatusChange` (through a watcher), as a real client does: pcscd polls
+/// vpcd for card changes while a client waits for them.
+fn wait_for_card(service: &PcscService, atr: &[u8]) -> ReaderInfo {
+    let mut watcher = service.watcher().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(r) = service
+            .readers()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.card_present && r.atr == atr)
+        {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reader shows a card with the expected ATR"
+        );
+        let _ = watcher.next_events(Duration::from_millis(200)).unwrap();
+    }
+}
+
+fn wait_for_event(
+    watcher: &mut sesame_daemon::pcsc_reader::ReaderWatcher,
+    wanted: impl Fn(&ReaderEvent) -> bool,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if watcher
+            .next_events(Duration::from_millis(500))
+            .unwrap()
+            .iter()
+            .any(&wanted)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// With no pcscd to talk to, `sesamed readers` says so in one readable line and exits
+/// non-zero. (Pointing the client at a socket that does not exist is how a stopped
+/// pcscd looks to it.)
+#[test]
+fn sesamed_readers_without_pcscd() {
+    let dir = std::env::temp_dir().join(format!("sesame-no-pcscd-{}", std::process::id()));
+    let out = Process::new(env!("CARGO_BIN_EXE_sesamed"))
+        .arg("readers")
+        .env("PCSCLITE_CSOCK_NAME", dir.join("pcscd.comm"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("sesamed: the smart-card service (pcscd) is not running."),
+        "{err}"
+    );
+}
