@@ -165,10 +165,10 @@ impl Command {
         if n > EXTENDED_MAX_DATA {
             return Err(ApduError::new(ApduErrorKind::DataTooLong, 4));
         }
-        if let Some(le) = self.le {
-            if le == 0 || le > EXTENDED_MAX_LE {
-                return Err(ApduError::new(ApduErrorKind::LeOutOfRange, 4 + n));
-            }
+        if let Some(le) = self.le
+            && (le == 0 || le > EXTENDED_MAX_LE)
+        {
+            return Err(ApduError::new(ApduErrorKind::LeOutOfRange, 4 + n));
         }
         let mut out = Vec::with_capacity(4 + 3 + n + 3);
         out.extend_from_slice(&self.header());
@@ -177,11 +177,11 @@ impl Command {
                 if self.natural_form() == LengthForm::Extended {
                     return Err(ApduError::new(ApduErrorKind::NeedsExtendedLength, 4));
                 }
-                if let Ok(lc) = u8::try_from(n) {
-                    if lc != 0 {
-                        out.push(lc);
-                        out.extend_from_slice(&self.data);
-                    }
+                if let Ok(lc) = u8::try_from(n)
+                    && lc != 0
+                {
+                    out.push(lc);
+                    out.extend_from_slice(&self.data);
                 }
                 if let Some(le) = self.le {
                     // 256 is encoded as 00: the truncation is the encoding.

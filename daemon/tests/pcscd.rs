@@ -5,6 +5,8 @@
 //! has seen the card leave); cards have distinct ATRs so that each test finds its own
 //! reader.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 

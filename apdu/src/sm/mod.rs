@@ -203,7 +203,7 @@ impl SmCodec {
 
     fn pad(&self, data: &mut Vec<u8>) {
         data.push(0x80);
-        while data.len() % self.suite.block_size() != 0 {
+        while !data.len().is_multiple_of(self.suite.block_size()) {
             data.push(0x00);
         }
     }

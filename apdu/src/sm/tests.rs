@@ -15,7 +15,10 @@ const D3_SSC: [u8; 8] = hex!("887022120C06C226");
 
 /// ICAO 9303-11 Appendix D.4: reading EF.COM under secure messaging. Each step is the
 /// plain command, the protected command, the protected response and the plain response.
-const D4_STEPS: [(&[u8], &[u8], &[u8], &[u8]); 3] = [
+/// Plain command, protected command, protected response, plain response.
+type Step = (&'static [u8], &'static [u8], &'static [u8], &'static [u8]);
+
+const D4_STEPS: [Step; 3] = [
     // SELECT EF.COM (FID 011E).
     (
         &hex!("00A4020C02011E"),

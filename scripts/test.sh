@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command (README): on a fresh Debian machine it installs what the tests need,
+# starts a private pcscd with the vsmartcard vpcd driver, checks formatting and lints,
+# runs every test (those through pcscd included), and stops pcscd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/common.sh
+
+sesame_install_packages
+trap sesame_stop_pcscd EXIT
+sesame_start_pcscd
+export SESAME_TEST_VPCD_PORTS="$SESAME_VPCD_PORT,$((SESAME_VPCD_PORT + 1))"
+# Tests that need pcscd fail rather than skip when CI is set.
+export CI="${CI:-true}"
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> doc tests"
+cargo test --workspace --locked --doc
+echo "==> tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast --lib --bins --tests
+fi
