@@ -17,6 +17,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> fuzz targets build"
+cargo check --manifest-path fuzz/Cargo.toml --locked --bins -q
 echo "==> doc tests"
 cargo test --workspace --locked --doc
 echo "==> tests"

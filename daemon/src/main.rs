@@ -1,14 +1,19 @@
 //! `sesamed`: the Sésame daemon and its command line.
 //!
-//! So far: `sesamed readers` lists the PC/SC readers, whether a card is present and its
-//! ATR (`--json` for machines, `--watch` to follow reader and card events).
+//! So far:
+//! - `sesamed readers` lists the PC/SC readers, whether a card is present and its ATR
+//!   (`--json` for machines, `--watch` to follow reader and card events);
+//! - `sesamed probe` connects to a card, tells whether it holds the eMRTD application
+//!   (an ICAO 9303 identity card or passport), and measures the APDU round trip.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use sesame_apdu::{Command, Transport, TransportError, exchange};
 use sesame_daemon::pcsc_reader::{PcscError, PcscService, ReaderEvent, hex};
+use sesame_protocol::EMRTD_AID;
 
 #[derive(Parser)]
 #[command(
@@ -32,13 +37,37 @@ enum Cmd {
         #[arg(long)]
         watch: bool,
     },
+    /// Connect to a card, check for the eMRTD application, measure the APDU round trip.
+    Probe {
+        /// The reader to use (default: the first one with a card).
+        #[arg(long)]
+        reader: Option<String>,
+        /// How many SELECTs to time (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What can go wrong on the command line, each a sentence.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Pcsc(#[from] PcscError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("no reader has a card in it")]
+    NoCardAnywhere,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Readers { json, watch: false } => list_readers(json),
-        Cmd::Readers { json, watch: true } => watch_readers(json),
+        Cmd::Readers { json, watch: false } => list_readers(json).map_err(CliError::from),
+        Cmd::Readers { json, watch: true } => watch_readers(json).map_err(CliError::from),
+        Cmd::Probe { reader, repeat, json } => probe(reader.as_deref(), repeat.max(1), json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -50,23 +79,97 @@ fn main() -> ExitCode {
 }
 
 /// What the user can do about an error, as a sentence (or nothing).
-fn hint(e: &PcscError) -> &'static str {
+fn hint(e: &CliError) -> &'static str {
     match e {
-        PcscError::NoService => {
+        CliError::Pcsc(PcscError::NoService) | CliError::Transport(TransportError::NoService) => {
             " Start it with `sudo systemctl start pcscd` (Debian/Ubuntu package: pcscd)."
         }
-        PcscError::NoReaders => " Plug in a reader, or start the virtual card (see the README).",
+        CliError::Pcsc(PcscError::NoReaders) => {
+            " Plug in a reader, or start the virtual card (see the README)."
+        }
+        CliError::NoCardAnywhere => " Put the card on the reader and try again.",
         _ => "",
     }
 }
 
-/// 1: nothing to list; 2: the service is missing; 3: anything else.
-const fn exit_code(e: &PcscError) -> u8 {
+/// 1: nothing to list or no card; 2: the service is missing; 3: anything else.
+const fn exit_code(e: &CliError) -> u8 {
     match e {
-        PcscError::NoReaders => 1,
-        PcscError::NoService => 2,
+        CliError::Pcsc(PcscError::NoReaders) | CliError::NoCardAnywhere => 1,
+        CliError::Pcsc(PcscError::NoService) | CliError::Transport(TransportError::NoService) => 2,
         _ => 3,
     }
+}
+
+/// The probe's findings, as printed with `--json`.
+#[derive(serde::Serialize)]
+struct ProbeReport {
+    reader: String,
+    atr: String,
+    extended_length: bool,
+    max_command_data: usize,
+    max_response_data: usize,
+    emrtd_application: bool,
+    select_status: String,
+    round_trips: usize,
+    round_trip_median_us: u128,
+}
+
+fn probe(reader: Option<&str>, repeat: usize, json: bool) -> Result<(), CliError> {
+    let service = PcscService::establish()?;
+    let name = match reader {
+        Some(name) => name.to_owned(),
+        None => service
+            .readers()?
+            .into_iter()
+            .find(|r| r.card_present)
+            .map(|r| r.name)
+            .ok_or(CliError::NoCardAnywhere)?,
+    };
+    let mut card = service.connect(&name)?;
+    let caps = card.capabilities();
+    let select = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(EMRTD_AID);
+    let mut times = Vec::with_capacity(repeat);
+    let mut status = None;
+    for _ in 0..repeat {
+        let start = std::time::Instant::now();
+        let response = exchange(&mut card, &select)?;
+        times.push(start.elapsed().as_micros());
+        status = Some(response.sw);
+    }
+    times.sort_unstable();
+    let median = times.get(times.len() / 2).copied().unwrap_or(0);
+    let sw = status.unwrap_or(sesame_apdu::StatusWord::NoPreciseDiagnosis);
+    let report = ProbeReport {
+        reader: name,
+        atr: hex(card.atr(), " "),
+        extended_length: caps.extended_length,
+        max_command_data: caps.max_command_data,
+        max_response_data: caps.max_response_data,
+        emrtd_application: sw.is_success(),
+        select_status: format!("{:04X}", sw.to_u16()),
+        round_trips: times.len(),
+        round_trip_median_us: median,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        return Ok(());
+    }
+    println!("reader:      {}", report.reader);
+    println!("ATR:         {}", report.atr);
+    println!(
+        "APDUs:       {} (up to {} bytes out, {} bytes back)",
+        if caps.extended_length { "extended length" } else { "short" },
+        caps.max_command_data,
+        caps.max_response_data
+    );
+    if report.emrtd_application {
+        println!("eMRTD:       present (an ICAO 9303 identity document)");
+    } else {
+        println!("eMRTD:       not found: {sw}");
+    }
+    println!("round trip:  {} µs (median of {})", median, report.round_trips);
+    Ok(())
 }
 
 fn list_readers(json: bool) -> Result<(), PcscError> {

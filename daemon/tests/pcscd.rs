@@ -247,6 +247,22 @@ fn wait_for_event(
     false
 }
 
+/// `sesamed probe` finds the eMRTD application on the virtual card through pcscd.
+#[test]
+fn sesamed_probe_finds_the_emrtd_application() {
+    let Some(test) = TestCard::plug(5) else { return };
+    let out = Process::new(env!("CARGO_BIN_EXE_sesamed"))
+        .args(["probe", "--json", "--repeat", "5", "--reader", &test.reader.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["emrtd_application"], true);
+    assert_eq!(report["select_status"], "9000");
+    assert_eq!(report["extended_length"], true);
+    assert_eq!(report["round_trips"], 5);
+}
+
 /// With no pcscd to talk to, `sesamed readers` says so in one readable line and exits
 /// non-zero. (Pointing the client at a socket that does not exist is how a stopped
 /// pcscd looks to it.)

@@ -1,0 +1,4 @@
+//! Fuzz target: see `sesame_apdu::internal::sm_unwrap` for what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sesame_apdu::internal::sm_unwrap(data));

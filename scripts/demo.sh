@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job on its embedded default (README): no hardware needed. It installs what it
+# needs on a fresh Debian machine, builds Sésame, starts a private pcscd with the
+# vsmartcard vpcd driver, plugs the virtual card into it, and shows what a user sees:
+# the reader list and a probe of the card (eMRTD application, APDU round trip).
+#
+# Today the virtual card is the minimal one of the foundation (it answers SELECT of the
+# eMRTD application); the full flow (PACE, Chip Authentication, the consent page and the
+# reference IdP) plugs into the same places as the later issues land.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/common.sh
+
+sesame_install_packages
+echo "==> building"
+cargo build --locked -q -p sesame-daemon -p sesame-emulator --bins
+card_pid=
+cleanup() {
+    [ -n "$card_pid" ] && kill "$card_pid" 2>/dev/null || true
+    sesame_stop_pcscd
+}
+trap cleanup EXIT
+sesame_start_pcscd
+
+echo "==> plugging the virtual card into vpcd (port $SESAME_VPCD_PORT)"
+./target/debug/sesame-card run --vpcd "127.0.0.1:$SESAME_VPCD_PORT" --connect-timeout 10 &
+card_pid=$!
+for _ in $(seq 1 50); do
+    ./target/debug/sesamed readers 2>/dev/null | grep -q "card present" && break
+    sleep 0.2
+done
+
+echo "==> sesamed readers"
+./target/debug/sesamed readers
+echo "==> sesamed probe"
+./target/debug/sesamed probe --repeat 50
