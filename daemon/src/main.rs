@@ -67,7 +67,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Readers { json, watch: false } => list_readers(json).map_err(CliError::from),
         Cmd::Readers { json, watch: true } => watch_readers(json).map_err(CliError::from),
-        Cmd::Probe { reader, repeat, json } => probe(reader.as_deref(), repeat.max(1), json),
+        Cmd::Probe {
+            reader,
+            repeat,
+            json,
+        } => probe(reader.as_deref(), repeat.max(1), json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,14 +156,21 @@ fn probe(reader: Option<&str>, repeat: usize, json: bool) -> Result<(), CliError
         round_trip_median_us: median,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
         return Ok(());
     }
     println!("reader:      {}", report.reader);
     println!("ATR:         {}", report.atr);
     println!(
         "APDUs:       {} (up to {} bytes out, {} bytes back)",
-        if caps.extended_length { "extended length" } else { "short" },
+        if caps.extended_length {
+            "extended length"
+        } else {
+            "short"
+        },
         caps.max_command_data,
         caps.max_response_data
     );
@@ -168,7 +179,10 @@ fn probe(reader: Option<&str>, repeat: usize, json: bool) -> Result<(), CliError
     } else {
         println!("eMRTD:       not found: {sw}");
     }
-    println!("round trip:  {} µs (median of {})", median, report.round_trips);
+    println!(
+        "round trip:  {} µs (median of {})",
+        median, report.round_trips
+    );
     Ok(())
 }
 

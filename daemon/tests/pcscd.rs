@@ -250,9 +250,18 @@ fn wait_for_event(
 /// `sesamed probe` finds the eMRTD application on the virtual card through pcscd.
 #[test]
 fn sesamed_probe_finds_the_emrtd_application() {
-    let Some(test) = TestCard::plug(5) else { return };
+    let Some(test) = TestCard::plug(5) else {
+        return;
+    };
     let out = Process::new(env!("CARGO_BIN_EXE_sesamed"))
-        .args(["probe", "--json", "--repeat", "5", "--reader", &test.reader.name])
+        .args([
+            "probe",
+            "--json",
+            "--repeat",
+            "5",
+            "--reader",
+            &test.reader.name,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
