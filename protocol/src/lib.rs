@@ -8,6 +8,9 @@
 #![warn(missing_docs)]
 #![deny(clippy::indexing_slicing)]
 
+pub mod lds;
+pub mod security_infos;
+
 use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};
 
 /// The eMRTD application identifier (ICAO 9303-10 §3.6.2, LDS1).
