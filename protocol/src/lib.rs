@@ -8,7 +8,10 @@
 #![warn(missing_docs)]
 #![deny(clippy::indexing_slicing)]
 
+pub mod bac;
+pub mod kdf;
 pub mod lds;
+pub mod random;
 pub mod security_infos;
 
 use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};

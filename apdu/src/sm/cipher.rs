@@ -55,24 +55,47 @@ impl Engine {
         })
     }
 
-    /// Encrypts `data` (a multiple of the block size) in CBC mode, in place.
-    /// `ssc` is the current send sequence counter, for the AES IV.
-    pub(super) fn encrypt(&self, ssc: &[u8], data: &mut [u8]) {
+    /// The secure messaging IV for `ssc`: zero for 3DES, E(KSenc, SSC) for AES.
+    fn iv_for(&self, ssc: &[u8]) -> Vec<u8> {
         match self {
-            Self::TripleDes { enc, .. } => cbc_encrypt(enc, &[0; 8], data),
-            Self::Aes128 { enc, .. } => cbc_encrypt(enc, &aes_iv(enc, ssc), data),
-            Self::Aes192 { enc, .. } => cbc_encrypt(enc, &aes_iv(enc, ssc), data),
-            Self::Aes256 { enc, .. } => cbc_encrypt(enc, &aes_iv(enc, ssc), data),
+            Self::TripleDes { .. } => vec![0; 8],
+            Self::Aes128 { enc, .. } => aes_iv(enc, ssc),
+            Self::Aes192 { enc, .. } => aes_iv(enc, ssc),
+            Self::Aes256 { enc, .. } => aes_iv(enc, ssc),
         }
     }
 
-    /// Decrypts `data` (a multiple of the block size) in CBC mode, in place.
+    /// Encrypts `data` (a multiple of the block size) in CBC mode, in place, with the
+    /// secure messaging IV for `ssc`.
+    pub(super) fn encrypt(&self, ssc: &[u8], data: &mut [u8]) {
+        let iv = self.iv_for(ssc);
+        self.encrypt_with_iv(&iv, data);
+    }
+
+    /// Decrypts `data` (a multiple of the block size) in CBC mode, in place, with the
+    /// secure messaging IV for `ssc`.
     pub(super) fn decrypt(&self, ssc: &[u8], data: &mut [u8]) {
+        let iv = self.iv_for(ssc);
+        self.decrypt_with_iv(&iv, data);
+    }
+
+    /// CBC encryption with an explicit IV (short IVs are zero-extended).
+    pub(super) fn encrypt_with_iv(&self, iv: &[u8], data: &mut [u8]) {
         match self {
-            Self::TripleDes { enc, .. } => cbc_decrypt(enc, &[0; 8], data),
-            Self::Aes128 { enc, .. } => cbc_decrypt(enc, &aes_iv(enc, ssc), data),
-            Self::Aes192 { enc, .. } => cbc_decrypt(enc, &aes_iv(enc, ssc), data),
-            Self::Aes256 { enc, .. } => cbc_decrypt(enc, &aes_iv(enc, ssc), data),
+            Self::TripleDes { enc, .. } => cbc_encrypt(enc, iv, data),
+            Self::Aes128 { enc, .. } => cbc_encrypt(enc, iv, data),
+            Self::Aes192 { enc, .. } => cbc_encrypt(enc, iv, data),
+            Self::Aes256 { enc, .. } => cbc_encrypt(enc, iv, data),
+        }
+    }
+
+    /// CBC decryption with an explicit IV (short IVs are zero-extended).
+    pub(super) fn decrypt_with_iv(&self, iv: &[u8], data: &mut [u8]) {
+        match self {
+            Self::TripleDes { enc, .. } => cbc_decrypt(enc, iv, data),
+            Self::Aes128 { enc, .. } => cbc_decrypt(enc, iv, data),
+            Self::Aes192 { enc, .. } => cbc_decrypt(enc, iv, data),
+            Self::Aes256 { enc, .. } => cbc_decrypt(enc, iv, data),
         }
     }
 

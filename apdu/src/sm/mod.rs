@@ -102,6 +102,86 @@ impl fmt::Debug for SessionKeys {
     }
 }
 
+/// The block cipher and MAC of a suite under given keys, for the key-establishment
+/// protocols that use the same algorithms as secure messaging: BAC's mutual
+/// authentication (ICAO 9303-11 §4.3), PACE's nonce and authentication tokens (§4.4),
+/// Chip Authentication. Keys are zeroized when it is dropped.
+pub struct SuiteCipher {
+    engine: Engine,
+    suite: CipherSuite,
+}
+
+impl SuiteCipher {
+    /// The primitives of `suite` with `k_enc` for encryption and `k_mac` for the MAC.
+    ///
+    /// # Errors
+    /// When a key does not have the suite's length.
+    pub fn new(suite: CipherSuite, k_enc: &[u8], k_mac: &[u8]) -> Result<Self, SmError> {
+        if k_enc.len() != suite.key_len() || k_mac.len() != suite.key_len() {
+            return Err(SmError::InvalidKeyLength);
+        }
+        Ok(Self {
+            engine: Engine::new(suite, k_enc, k_mac)?,
+            suite,
+        })
+    }
+
+    /// The suite.
+    #[must_use]
+    pub const fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// Encrypts `data` in place in CBC mode with `iv` (zero-extended to a block).
+    ///
+    /// # Errors
+    /// [`SmError::BadPadding`] when `data` is not a whole number of blocks.
+    pub fn encrypt_cbc(&self, iv: &[u8], data: &mut [u8]) -> Result<(), SmError> {
+        if !data.len().is_multiple_of(self.suite.block_size()) {
+            return Err(SmError::BadPadding);
+        }
+        self.engine.encrypt_with_iv(iv, data);
+        Ok(())
+    }
+
+    /// Decrypts `data` in place in CBC mode with `iv` (zero-extended to a block).
+    ///
+    /// # Errors
+    /// [`SmError::BadPadding`] when `data` is not a whole number of blocks.
+    pub fn decrypt_cbc(&self, iv: &[u8], data: &mut [u8]) -> Result<(), SmError> {
+        if !data.len().is_multiple_of(self.suite.block_size()) {
+            return Err(SmError::BadPadding);
+        }
+        self.engine.decrypt_with_iv(iv, data);
+        Ok(())
+    }
+
+    /// The 8-byte MAC of `data` as given: retail MAC for 3DES (the caller pads, ISO/IEC
+    /// 9797-1 method 2), CMAC for AES (no padding: CMAC pads itself).
+    #[must_use]
+    pub fn mac(&self, data: &[u8]) -> [u8; 8] {
+        self.engine.mac(data)
+    }
+
+    /// Appends ISO/IEC 9797-1 padding method 2 (80 00…) up to a whole block.
+    pub fn pad(&self, data: &mut Vec<u8>) {
+        data.push(0x80);
+        while !data.len().is_multiple_of(self.suite.block_size()) {
+            data.push(0x00);
+        }
+    }
+}
+
+impl fmt::Debug for SuiteCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SuiteCipher {{ suite: {:?}, keys: [redacted] }}",
+            self.suite
+        )
+    }
+}
+
 /// Why secure messaging failed. After any of these the channel is closed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
