@@ -59,7 +59,7 @@ pub fn kdf(suite: CipherSuite, secret: &[u8], purpose: KeyPurpose) -> Zeroizing<
 /// parity bit; DES ignores it, the worked examples show it set).
 const fn with_odd_parity(byte: u8) -> u8 {
     let high = byte & 0xFE;
-    if high.count_ones() % 2 == 0 {
+    if high.count_ones().is_multiple_of(2) {
         high | 1
     } else {
         high

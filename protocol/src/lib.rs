@@ -9,8 +9,10 @@
 #![deny(clippy::indexing_slicing)]
 
 pub mod bac;
+pub mod ec;
 pub mod kdf;
 pub mod lds;
+pub mod pace;
 pub mod random;
 pub mod security_infos;
 

@@ -1,0 +1,258 @@
+//! Elliptic-curve arithmetic for PACE and Chip Authentication, on byte encodings so that
+//! the protocols stay curve-agnostic: points are SEC 1 uncompressed (`04 || x || y`),
+//! scalars big-endian. Implemented for the curves eMRTDs use: brainpoolP256r1 (the CNIe),
+//! brainpoolP384r1, NIST P-256 and P-384 (RustCrypto `bp256`, `bp384`, `p256`, `p384`).
+
+use elliptic_curve::group::{Curve as _, Group};
+use elliptic_curve::ops::Reduce;
+use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
+use elliptic_curve::{
+    AffinePoint, CurveArithmetic, FieldBytes, FieldBytesSize, ProjectivePoint, Scalar,
+};
+use zeroize::Zeroizing;
+
+use crate::random::{RandomError, RandomSource};
+
+/// A curve we can compute on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EcCurve {
+    /// brainpoolP256r1 (RFC 5639), standardized domain parameters 13.
+    BrainpoolP256r1,
+    /// brainpoolP384r1 (RFC 5639), standardized domain parameters 16.
+    BrainpoolP384r1,
+    /// NIST P-256 / secp256r1, standardized domain parameters 12.
+    NistP256,
+    /// NIST P-384 / secp384r1, standardized domain parameters 15.
+    NistP384,
+}
+
+/// A point or scalar that is not valid on the curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EcError {
+    /// Bytes that are not an uncompressed point on the curve, or the point at infinity.
+    #[error("not a valid point on the curve")]
+    InvalidPoint,
+    /// A scalar of the wrong length, or zero.
+    #[error("not a valid scalar for the curve")]
+    InvalidScalar,
+    /// No randomness.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+impl EcCurve {
+    /// The curve of a standardized domain parameter id (BSI TR-03110-3 §A.2.1.1).
+    #[must_use]
+    pub const fn from_standardized_id(id: u32) -> Option<Self> {
+        match id {
+            12 => Some(Self::NistP256),
+            13 => Some(Self::BrainpoolP256r1),
+            15 => Some(Self::NistP384),
+            16 => Some(Self::BrainpoolP384r1),
+            _ => None,
+        }
+    }
+
+    /// The length of a coordinate (and of a scalar) in bytes.
+    #[must_use]
+    pub const fn field_len(self) -> usize {
+        match self {
+            Self::BrainpoolP256r1 | Self::NistP256 => 32,
+            Self::BrainpoolP384r1 | Self::NistP384 => 48,
+        }
+    }
+
+    /// A random scalar in [1, n-1] (an ephemeral private key), by rejection sampling:
+    /// field-length draws until one is below the group order and not zero. (So a fixed
+    /// source replays a worked example's private keys exactly.)
+    ///
+    /// # Errors
+    /// When the random source fails.
+    pub fn random_scalar(self, rng: &mut dyn RandomSource) -> Result<Zeroizing<Vec<u8>>, EcError> {
+        loop {
+            let mut candidate = Zeroizing::new(vec![0u8; self.field_len()]);
+            rng.fill(&mut candidate)?;
+            if dispatch!(self, C => is_valid_scalar::<C>(&candidate)) {
+                return Ok(candidate);
+            }
+        }
+    }
+
+    /// `bytes` (big-endian, any length) reduced modulo the group order, as a scalar.
+    #[must_use]
+    pub fn reduce(self, bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+        dispatch!(self, C => reduce::<C>(bytes))
+    }
+
+    /// `scalar · G` for the curve's generator, or for `generator` when given (PACE's
+    /// mapped generator).
+    ///
+    /// # Errors
+    /// An invalid scalar or generator.
+    pub fn mul_base(self, scalar: &[u8], generator: Option<&[u8]>) -> Result<Vec<u8>, EcError> {
+        dispatch!(self, C => mul_base::<C>(scalar, generator))
+    }
+
+    /// `scalar · point` (ECDH): the shared point.
+    ///
+    /// # Errors
+    /// An invalid scalar or point.
+    pub fn mul(self, scalar: &[u8], point: &[u8]) -> Result<Vec<u8>, EcError> {
+        dispatch!(self, C => mul::<C>(scalar, point))
+    }
+
+    /// PACE Generic Mapping (ICAO 9303-11 §4.4.3.3.1): `G~ = s · G + H`.
+    ///
+    /// # Errors
+    /// An invalid `h`, or a mapped generator at infinity.
+    pub fn map_generic(self, nonce: &[u8], h: &[u8]) -> Result<Vec<u8>, EcError> {
+        dispatch!(self, C => map_generic::<C>(nonce, h))
+    }
+
+    /// Checks that `point` is an uncompressed point on the curve, not at infinity.
+    ///
+    /// # Errors
+    /// When it is not.
+    pub fn validate(self, point: &[u8]) -> Result<(), EcError> {
+        dispatch!(self, C => decode::<C>(point).map(|_| ()))
+    }
+}
+
+/// Runs `$body` with `$C` bound to the RustCrypto curve type of `$curve`.
+macro_rules! dispatch {
+    ($curve:expr, $C:ident => $body:expr) => {
+        match $curve {
+            EcCurve::BrainpoolP256r1 => {
+                type $C = bp256::BrainpoolP256r1;
+                $body
+            }
+            EcCurve::BrainpoolP384r1 => {
+                type $C = bp384::BrainpoolP384r1;
+                $body
+            }
+            EcCurve::NistP256 => {
+                type $C = p256::NistP256;
+                $body
+            }
+            EcCurve::NistP384 => {
+                type $C = p384::NistP384;
+                $body
+            }
+        }
+    };
+}
+use dispatch;
+
+/// The x-coordinate of an uncompressed point (the ECDH shared secret, ICAO 9303-11
+/// §9.6: only x is used).
+#[must_use]
+pub fn x_coordinate(point: &[u8]) -> &[u8] {
+    let coordinates = point.get(1..).unwrap_or(&[]);
+    coordinates.get(..coordinates.len() / 2).unwrap_or(&[])
+}
+
+fn field_bytes<C: CurveArithmetic>(bytes: &[u8]) -> FieldBytes<C> {
+    let mut out = FieldBytes::<C>::default();
+    let len = out.len();
+    let tail = bytes
+        .get(bytes.len().saturating_sub(len)..)
+        .unwrap_or(bytes);
+    if let Some(dst) = out.get_mut(len - tail.len()..) {
+        dst.copy_from_slice(tail);
+    }
+    out
+}
+
+/// Reduces a big-endian integer of any length modulo n, byte by byte (Horner's rule in
+/// the scalar field), so nonces longer than the field are handled exactly.
+fn scalar_from<C: CurveArithmetic>(bytes: &[u8]) -> Scalar<C> {
+    let base = Scalar::<C>::from(256u64);
+    bytes.iter().fold(Scalar::<C>::from(0u64), |acc, b| {
+        acc * base + Scalar::<C>::from(u64::from(*b))
+    })
+}
+
+fn is_valid_scalar<C: CurveArithmetic>(bytes: &[u8]) -> bool {
+    use elliptic_curve::ff::{Field, PrimeField};
+    Option::<Scalar<C>>::from(Scalar::<C>::from_repr(field_bytes::<C>(bytes)))
+        .is_some_and(|s| !bool::from(s.is_zero()))
+}
+
+fn reduce<C: CurveArithmetic>(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+    let scalar = scalar_from::<C>(bytes);
+    let repr: FieldBytes<C> = scalar.into();
+    Zeroizing::new(repr.to_vec())
+}
+
+fn nonzero_scalar<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, EcError> {
+    let scalar = <Scalar<C> as Reduce<FieldBytes<C>>>::reduce(&field_bytes::<C>(bytes));
+    if bytes.is_empty() || bool::from(elliptic_curve::ff::Field::is_zero(&scalar)) {
+        return Err(EcError::InvalidScalar);
+    }
+    Ok(scalar)
+}
+
+fn decode<C>(bytes: &[u8]) -> Result<ProjectivePoint<C>, EcError>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    // Uncompressed only: ICAO 9303-11 §9.4.4 encodes public points uncompressed.
+    if bytes.first() != Some(&0x04) {
+        return Err(EcError::InvalidPoint);
+    }
+    let affine = AffinePoint::<C>::from_sec1_bytes(bytes).map_err(|_| EcError::InvalidPoint)?;
+    let point = ProjectivePoint::<C>::from(affine);
+    if bool::from(point.is_identity()) {
+        return Err(EcError::InvalidPoint);
+    }
+    Ok(point)
+}
+
+fn encode<C>(point: ProjectivePoint<C>) -> Result<Vec<u8>, EcError>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    if bool::from(point.is_identity()) {
+        return Err(EcError::InvalidPoint);
+    }
+    Ok(point.to_affine().to_sec1_point(false).as_bytes().to_vec())
+}
+
+fn mul_base<C>(scalar: &[u8], generator: Option<&[u8]>) -> Result<Vec<u8>, EcError>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    let k = nonzero_scalar::<C>(scalar)?;
+    let g = match generator {
+        Some(bytes) => decode::<C>(bytes)?,
+        None => ProjectivePoint::<C>::generator(),
+    };
+    encode::<C>(g * k)
+}
+
+fn mul<C>(scalar: &[u8], point: &[u8]) -> Result<Vec<u8>, EcError>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    mul_base::<C>(scalar, Some(point))
+}
+
+fn map_generic<C>(nonce: &[u8], h: &[u8]) -> Result<Vec<u8>, EcError>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    let s = scalar_from::<C>(nonce);
+    let h = decode::<C>(h)?;
+    encode::<C>(ProjectivePoint::<C>::generator() * s + h)
+}
