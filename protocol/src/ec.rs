@@ -110,6 +110,23 @@ impl EcCurve {
         dispatch!(self, C => map_generic::<C>(nonce, h))
     }
 
+    /// PACE Integrated Mapping's point encoding f_G (ICAO 9303-11 §4.4.3.3.2 and
+    /// Appendix B.2, affine coordinates): `r` (the pseudo-random output, big-endian, any
+    /// length) is reduced modulo p and encoded to a point.
+    ///
+    /// # Errors
+    /// When the encoding lands on an invalid point (it cannot for a valid curve; checked
+    /// all the same).
+    pub fn map_integrated(self, r: &[u8]) -> Result<Vec<u8>, EcError> {
+        dispatch!(self, C => point_encoding::<C>(r))
+    }
+
+    /// The bit length of the field prime p.
+    #[must_use]
+    pub const fn field_bits(self) -> usize {
+        8 * self.field_len()
+    }
+
     /// Checks that `point` is an uncompressed point on the curve, not at infinity.
     ///
     /// # Errors
@@ -255,4 +272,154 @@ where
     let s = scalar_from::<C>(nonce);
     let h = decode::<C>(h)?;
     encode::<C>(ProjectivePoint::<C>::generator() * s + h)
+}
+
+/// f_G of ICAO 9303-11 Appendix B.2 on a curve whose prime p ≡ 3 (mod 4):
+/// α = −t², X2 = −b(1 + α + α²)·[a(α + α²)]⁻¹, X3 = α·X2, h2 = X2³ + a·X2 + b,
+/// U = t³·h2, A = h2^(p − 1 − (p + 1)/4); the point is (X2, A·h2) when A²·h2 = 1, else
+/// (X3, A·U). All four supported curves have cofactor 1.
+fn point_encoding<C>(r: &[u8]) -> Result<Vec<u8>, EcError>
+where
+    C: primeorder::PrimeCurveParams,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    use elliptic_curve::ff::{Field, PrimeField};
+    type Fe<C> = <C as elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
+
+    let base = Fe::<C>::from(256u64);
+    let t = r.iter().fold(Fe::<C>::ZERO, |acc, b| {
+        acc * base + Fe::<C>::from(u64::from(*b))
+    });
+    let a = C::EQUATION_A;
+    let b = C::EQUATION_B;
+    let alpha = -t.square();
+    let alpha_sum = alpha + alpha.square();
+    let denominator =
+        Option::<Fe<C>>::from((a * alpha_sum).invert()).ok_or(EcError::InvalidPoint)?;
+    let x2 = -b * (Fe::<C>::ONE + alpha_sum) * denominator;
+    let x3 = alpha * x2;
+    let h2 = x2.square() * x2 + a * x2 + b;
+    let u = t.square() * t * h2;
+
+    // The exponent p − 1 − (p + 1)/4 = (3(p − 1) − 2)/4, from p − 1 = −1 in the field.
+    let p_minus_1 = (-Fe::<C>::ONE).to_repr();
+    let exponent = shift_right_2(&sub_small(&mul3(p_minus_1.as_ref()), 2));
+    let big_a = h2.pow_vartime(limbs_le(&exponent));
+    let (x, y) = if big_a.square() * h2 == Fe::<C>::ONE {
+        (x2, big_a * h2)
+    } else {
+        (x3, big_a * u)
+    };
+
+    let mut encoded = vec![0x04];
+    encoded.extend_from_slice(x.to_repr().as_ref());
+    encoded.extend_from_slice(y.to_repr().as_ref());
+    let point = decode::<C>(&encoded)?;
+    encode::<C>(point)
+}
+
+/// 3·n for a big-endian unsigned integer.
+fn mul3(n: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; n.len() + 1];
+    let mut carry = 0u16;
+    for (o, d) in out.iter_mut().rev().zip(
+        n.iter()
+            .rev()
+            .map(|d| u16::from(*d))
+            .chain(std::iter::once(0)),
+    ) {
+        let v = d * 3 + carry;
+        *o = v.to_be_bytes()[1];
+        carry = v >> 8;
+    }
+    out
+}
+
+/// n − k for a big-endian unsigned integer n ≥ k.
+fn sub_small(n: &[u8], k: u8) -> Vec<u8> {
+    let mut out = n.to_vec();
+    let mut borrow = u16::from(k);
+    for o in out.iter_mut().rev() {
+        let v = u16::from(*o);
+        if v >= borrow {
+            *o = (v - borrow).to_be_bytes()[1];
+            break;
+        }
+        *o = (v + 256 - borrow).to_be_bytes()[1];
+        borrow = 1;
+    }
+    out
+}
+
+/// n / 4 for a big-endian unsigned integer.
+fn shift_right_2(n: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n.len());
+    let mut carry = 0u8;
+    for d in n {
+        out.push((d >> 2) | (carry << 6));
+        carry = d & 0x03;
+    }
+    out
+}
+
+/// Big-endian bytes as little-endian 64-bit limbs (for `Field::pow_vartime`).
+fn limbs_le(n: &[u8]) -> Vec<u64> {
+    n.rchunks(8)
+        .map(|chunk| chunk.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_big_integer_helpers() {
+        assert_eq!(mul3(&[0x01, 0x00]), [0x00, 0x03, 0x00]);
+        assert_eq!(mul3(&[0xFF]), [0x02, 0xFD]);
+        assert_eq!(sub_small(&[0x01, 0x00], 2), [0x00, 0xFE]);
+        assert_eq!(shift_right_2(&[0x01, 0x00]), [0x00, 0x40]);
+        assert_eq!(limbs_le(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), [2, 1]);
+    }
+
+    #[test]
+    fn generator_times_one_is_the_generator() {
+        for curve in [
+            EcCurve::BrainpoolP256r1,
+            EcCurve::BrainpoolP384r1,
+            EcCurve::NistP256,
+            EcCurve::NistP384,
+        ] {
+            let mut one = vec![0u8; curve.field_len()];
+            *one.last_mut().unwrap() = 1;
+            let g = curve.mul_base(&one, None).unwrap();
+            assert_eq!(g.len(), 1 + 2 * curve.field_len());
+            curve.validate(&g).unwrap();
+            assert!(curve.validate(&[0x04; 65]).is_err());
+            assert!(curve.mul_base(&vec![0u8; curve.field_len()], None).is_err());
+        }
+    }
+
+    /// Every mapped point lies on the curve, whatever the input.
+    #[test]
+    fn point_encoding_lands_on_the_curve() {
+        for curve in [
+            EcCurve::BrainpoolP256r1,
+            EcCurve::BrainpoolP384r1,
+            EcCurve::NistP256,
+            EcCurve::NistP384,
+        ] {
+            for seed in 1u8..20 {
+                let r: Vec<u8> = (0..curve.field_len() + 8)
+                    .map(|i| {
+                        seed.wrapping_mul(31)
+                            .wrapping_add(u8::try_from(i % 256).unwrap())
+                    })
+                    .collect();
+                let point = curve.map_integrated(&r).unwrap();
+                curve.validate(&point).unwrap();
+            }
+        }
+    }
 }

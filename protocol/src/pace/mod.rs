@@ -1,5 +1,5 @@
 //! PACE, Password Authenticated Connection Establishment (ICAO 9303-11 §4.4, BSI
-//! TR-03110-2 §3.2): ECDH with Generic Mapping.
+//! TR-03110-2 §3.2): ECDH with Generic or Integrated Mapping.
 //!
 //! The terminal side, driven over any [`Transport`]: MSE:Set AT, then four GENERAL
 //! AUTHENTICATE steps (encrypted nonce, mapping, key agreement, mutual authentication).
@@ -22,6 +22,9 @@ use crate::random::{RandomError, RandomSource};
 pub enum Mapping {
     /// Generic Mapping (ICAO 9303-11 §4.4.3.3.1): `G~ = s·G + H`, H from an ECDH.
     Generic,
+    /// Integrated Mapping (ICAO 9303-11 §4.4.3.3.2): `G~ = f_G(R_p(s, t))` with a nonce t
+    /// from the terminal. AES suites only (3DES IM is specified but no document uses it).
+    Integrated,
 }
 
 /// What PACE runs with: the protocol (its OID, as in the PACEInfo), the mapping, the
@@ -193,7 +196,7 @@ pub fn establish_pace(
 
     // Step 1: the encrypted nonce, decrypted with K_π.
     on_step(PaceStep::EncryptedNonce);
-    let z = general_authenticate(transport, PaceStep::EncryptedNonce, None, 0x80)?;
+    let z = general_authenticate(transport, PaceStep::EncryptedNonce, None, Some(0x80))?;
     let k_pi = kdf(params.suite, &password.pace_secret(), KeyPurpose::Password);
     let nonce_cipher = SuiteCipher::new(params.suite, &k_pi, &k_pi)?;
     let mut s = Zeroizing::new(z);
@@ -203,27 +206,44 @@ pub fn establish_pace(
             step: PaceStep::EncryptedNonce,
         })?;
 
-    // Step 2: Generic Mapping.
+    // Step 2: the mapping to an ephemeral generator.
     on_step(PaceStep::Mapping);
-    let map_secret = curve
-        .random_scalar(rng)
-        .map_err(random_or_key(PaceStep::Mapping))?;
-    let map_public = curve
-        .mul_base(&map_secret, None)
-        .map_err(random_or_key(PaceStep::Mapping))?;
-    let chip_map_public = general_authenticate(
-        transport,
-        PaceStep::Mapping,
-        Some((0x81, &map_public)),
-        0x82,
-    )?;
-    check_chip_key(curve, &chip_map_public, &map_public, PaceStep::Mapping)?;
-    let h = curve
-        .mul(&map_secret, &chip_map_public)
-        .map_err(random_or_key(PaceStep::Mapping))?;
-    let generator = curve
-        .map_generic(&s, &h)
-        .map_err(random_or_key(PaceStep::Mapping))?;
+    let generator = match params.mapping {
+        Mapping::Generic => {
+            let map_secret = curve
+                .random_scalar(rng)
+                .map_err(random_or_key(PaceStep::Mapping))?;
+            let map_public = curve
+                .mul_base(&map_secret, None)
+                .map_err(random_or_key(PaceStep::Mapping))?;
+            let chip_map_public = general_authenticate(
+                transport,
+                PaceStep::Mapping,
+                Some((0x81, &map_public)),
+                Some(0x82),
+            )?;
+            check_chip_key(curve, &chip_map_public, &map_public, PaceStep::Mapping)?;
+            let h = curve
+                .mul(&map_secret, &chip_map_public)
+                .map_err(random_or_key(PaceStep::Mapping))?;
+            curve
+                .map_generic(&s, &h)
+                .map_err(random_or_key(PaceStep::Mapping))?
+        }
+        Mapping::Integrated => {
+            let mut t = Zeroizing::new(vec![0u8; params.suite.key_len()]);
+            rng.fill(&mut t)?;
+            general_authenticate(transport, PaceStep::Mapping, Some((0x81, &t)), None)?;
+            let r = pseudo_random(params.suite, &s, &t, curve.field_bits()).ok_or(
+                PaceError::Malformed {
+                    step: PaceStep::EncryptedNonce,
+                },
+            )?;
+            curve
+                .map_integrated(&r)
+                .map_err(random_or_key(PaceStep::Mapping))?
+        }
+    };
 
     // Step 3: key agreement on the mapped generator.
     on_step(PaceStep::KeyAgreement);
@@ -237,7 +257,7 @@ pub fn establish_pace(
         transport,
         PaceStep::KeyAgreement,
         Some((0x83, &eph_public)),
-        0x84,
+        Some(0x84),
     )?;
     check_chip_key(curve, &chip_eph_public, &eph_public, PaceStep::KeyAgreement)?;
     let shared = Zeroizing::new(
@@ -335,12 +355,13 @@ fn check_chip_key(
 }
 
 /// One chained GENERAL AUTHENTICATE (CLA 10): sends `7C { tag value }` (or an empty `7C`)
-/// and returns the value of `expected` in the chip's `7C` answer.
+/// and returns the value of `expected` in the chip's `7C` answer (nothing when no object
+/// is expected, as after the Integrated Mapping nonce).
 fn general_authenticate(
     transport: &mut dyn Transport,
     step: PaceStep,
     object: Option<(u32, &[u8])>,
-    expected: u32,
+    expected: Option<u32>,
 ) -> Result<Vec<u8>, PaceError> {
     let data = TlvBuilder::new()
         .constructed(Tag::new(0x7C), |b| match object {
@@ -365,10 +386,71 @@ fn general_authenticate(
     if outer.tag() != Tag::new(0x7C) {
         return Err(malformed);
     }
+    let Some(expected) = expected else {
+        return Ok(Vec::new());
+    };
     match outer.find(Tag::new(expected)) {
         Ok(Some(inner)) if !inner.value().is_empty() => Ok(inner.value().to_vec()),
         _ => Err(malformed),
     }
+}
+
+/// The constants of the pseudo-random function R_p (ICAO 9303-11 §4.4.3.3.2), by the
+/// bit length l of the nonce s: c0 and c1.
+fn prf_constants(l_bytes: usize) -> Option<(&'static [u8], &'static [u8])> {
+    const C0_128: [u8; 16] = [
+        0xa6, 0x68, 0x89, 0x2a, 0x7c, 0x41, 0xe3, 0xca, 0x73, 0x9f, 0x40, 0xb0, 0x57, 0xd8, 0x59,
+        0x04,
+    ];
+    const C1_128: [u8; 16] = [
+        0xa4, 0xe1, 0x36, 0xac, 0x72, 0x5f, 0x73, 0x8b, 0x01, 0xc1, 0xf6, 0x02, 0x17, 0xc1, 0x88,
+        0xad,
+    ];
+    const C0_256: [u8; 32] = [
+        0xd4, 0x63, 0xd6, 0x52, 0x34, 0x12, 0x4e, 0xf7, 0x89, 0x70, 0x54, 0x98, 0x6d, 0xca, 0x0a,
+        0x17, 0x4e, 0x28, 0xdf, 0x75, 0x8c, 0xba, 0xa0, 0x3f, 0x24, 0x06, 0x16, 0x41, 0x4d, 0x5a,
+        0x16, 0x76,
+    ];
+    const C1_256: [u8; 32] = [
+        0x54, 0xbd, 0x72, 0x55, 0xf0, 0xaa, 0xf8, 0x31, 0xbe, 0xc3, 0x42, 0x3f, 0xcf, 0x39, 0xd6,
+        0x9b, 0x6c, 0xbf, 0x06, 0x66, 0x77, 0xd0, 0xfa, 0xae, 0x5a, 0xad, 0xd9, 0x9d, 0xf8, 0xe5,
+        0x35, 0x17,
+    ];
+    match l_bytes {
+        16 => Some((&C0_128, &C1_128)),
+        32 => Some((&C0_256, &C1_256)),
+        _ => None,
+    }
+}
+
+/// R_p(s, t) of ICAO 9303-11 §4.4.3.3.2: k0 = E(t, s); then n times
+/// k_{i+1} = E(k_i, c0) and x_i = E(k_i, c1) (each key cut to the cipher's key length),
+/// R = x_0 ‖ … ‖ x_{n−1} with n = ⌈(log2 p + 64) / l⌉. E is the suite's cipher in CBC
+/// mode with a zero IV. `None` when the nonce length has no constants (3DES) or a key
+/// comes out short.
+fn pseudo_random(
+    suite: CipherSuite,
+    s: &[u8],
+    t: &[u8],
+    field_bits: usize,
+) -> Option<Zeroizing<Vec<u8>>> {
+    let (c0, c1) = prf_constants(s.len())?;
+    let encrypt = |key: &[u8], data: &[u8]| -> Option<Zeroizing<Vec<u8>>> {
+        let key = key.get(..suite.key_len())?;
+        let cipher = SuiteCipher::new(suite, key, key).ok()?;
+        let mut out = Zeroizing::new(data.to_vec());
+        cipher.encrypt_cbc(&[], &mut out).ok()?;
+        Some(out)
+    };
+    let rounds = (field_bits + 64).div_ceil(8 * s.len());
+    let mut k = encrypt(t, s)?;
+    let mut r = Zeroizing::new(Vec::with_capacity(rounds * s.len()));
+    for _ in 0..rounds {
+        let next = encrypt(&k, c0)?;
+        r.extend_from_slice(&encrypt(&k, c1)?);
+        k = next;
+    }
+    Some(r)
 }
 
 /// The last answer: `7C { 86 token, [87 CAR], [88 CAR] }`.

@@ -386,3 +386,127 @@ fn the_parameter_reference_goes_in_tag_84() {
         }
     ));
 }
+
+/// ICAO 9303-11 Appendix H.1 (PACE with ECDH Integrated Mapping, brainpoolP256r1,
+/// AES-128, CAN `123456`): id-PACE-ECDH-IM-AES-CBC-CMAC-128.
+const H1_OID: [u8; 10] = hex!("04007F00070202040402");
+/// Appendix H.1: the encrypted nonce z, the nonce s, the terminal's nonce t.
+const H1_Z: [u8; 16] = hex!("143DC40C08C8E891FBED7DEDB92B64AD");
+const H1_S: [u8; 16] = hex!("2923BE84E16CD6AE529049F1F1BBE9EB");
+const H1_T: [u8; 16] = hex!("5DD4CBFC96F5453B130D890A1CDBAE32");
+/// Appendix H.1: R_p(s, t), and the mapped generator f_G(R_p(s, t) mod p).
+const H1_R: [u8; 48] = hex!(
+    "E4447E2DFB3586BAC05DDB00156B57FBB2179A3949294C97254189800C517BAA
+     8DA0FF397ED8C445D3E421E4FEB57322"
+);
+const H1_MAPPED_G: [u8; 65] = hex!(
+    "04 8E82D31559ED0FDE92A4D0498ADD3C23BABA94FB77691E31E90AEA77FB17D427
+        4C1AE14BD0C3DBAC0C871B7F3608169364437CA30AC243A089D3F266C1E60FAD"
+);
+/// Appendix H.1: the ephemeral keys (the terminal's private key is G.1's).
+const H1_EPH_PK_IFD: [u8; 65] = hex!(
+    "04 89CBA23FFE96AA18D824627C3E934E54A9FD0B87A95D1471DC1C0ABFDCD640D4
+        6755DE9B7B778280B6BEBD57439ADFEB0E21FD4ED6DF42578C13418A59B34C37"
+);
+const H1_EPH_PK_IC: [u8; 65] = hex!(
+    "04 67F78E5F7F7686082B293E8D087E056916D0F74BC01A5F8957D0DE45691E51E8
+        932B69A962B52A0985AD2C0A271EE6A13A8ADDDCD1A3A994B9DED257F4D22753"
+);
+/// Appendix H.1: the shared secret, the session keys, the tokens.
+const H1_K: [u8; 32] = hex!("4F150FDE1D4F0E38E95017B891BAE17133A0DF45B0D3E18B60BA7BEAFDC2C713");
+const H1_KS_ENC: [u8; 16] = hex!("0D3FEB33251A6370893D62AE8DAAF51B");
+const H1_KS_MAC: [u8; 16] = hex!("B01E89E3D9E8719E586B50B4A7506E0B");
+const H1_T_IFD: [u8; 8] = hex!("450F02B86F6A0909");
+const H1_T_IC: [u8; 8] = hex!("75D4D96E8D5B0308");
+
+/// Appendix H.1, every intermediate value: K_π from the CAN, s from z, R_p(s, t), the
+/// point encoding, the key agreement, the keys and the tokens.
+#[test]
+fn appendix_h1_intermediate_values() {
+    let k_pi = kdf(
+        CipherSuite::Aes128,
+        &Password::can("123456").pace_secret(),
+        KeyPurpose::Password,
+    );
+    assert_eq!(*k_pi, hex!("591468CDA83D65219CCCB8560233600F"));
+    let mut s = H1_Z;
+    SuiteCipher::new(CipherSuite::Aes128, &k_pi, &k_pi)
+        .unwrap()
+        .decrypt_cbc(&[], &mut s)
+        .unwrap();
+    assert_eq!(s, H1_S);
+
+    let r = pseudo_random(CipherSuite::Aes128, &H1_S, &H1_T, BP256.field_bits()).unwrap();
+    assert_eq!(*r, H1_R);
+    assert_eq!(BP256.map_integrated(&r).unwrap(), H1_MAPPED_G);
+
+    assert_eq!(
+        BP256.mul_base(&G1_EPH_SK_IFD, Some(&H1_MAPPED_G)).unwrap(),
+        H1_EPH_PK_IFD
+    );
+    assert_eq!(
+        x_coordinate(&BP256.mul(&G1_EPH_SK_IFD, &H1_EPH_PK_IC).unwrap()),
+        H1_K
+    );
+    assert_eq!(
+        *kdf(CipherSuite::Aes128, &H1_K, KeyPurpose::Encryption),
+        H1_KS_ENC
+    );
+    assert_eq!(*kdf(CipherSuite::Aes128, &H1_K, KeyPurpose::Mac), H1_KS_MAC);
+    let tokens = SuiteCipher::new(CipherSuite::Aes128, &H1_KS_ENC, &H1_KS_MAC).unwrap();
+    assert_eq!(
+        authentication_token(&tokens, &H1_OID, &H1_EPH_PK_IC),
+        H1_T_IFD
+    );
+    assert_eq!(
+        authentication_token(&tokens, &H1_OID, &H1_EPH_PK_IFD),
+        H1_T_IC
+    );
+}
+
+/// Appendix H.1 as APDUs, end to end through a transport.
+#[test]
+fn appendix_h1_through_a_transport() {
+    let transcript = vec![
+        (
+            hex!("0022C1A40F 800A04007F00070202040402 830102").to_vec(),
+            hex!("9000").to_vec(),
+        ),
+        (
+            hex!("10860000027C0000").to_vec(),
+            concat(&[&hex!("7C128010"), &H1_Z, &hex!("9000")]),
+        ),
+        (
+            concat(&[&hex!("10860000147C128110"), &H1_T, &hex!("00")]),
+            hex!("7C00 9000").to_vec(),
+        ),
+        (
+            concat(&[&hex!("10860000457C438341"), &H1_EPH_PK_IFD, &hex!("00")]),
+            concat(&[&hex!("7C438441"), &H1_EPH_PK_IC, &hex!("9000")]),
+        ),
+        (
+            concat(&[&hex!("008600000C7C0A8508"), &H1_T_IFD, &hex!("00")]),
+            concat(&[&hex!("7C0A8608"), &H1_T_IC, &hex!("9000")]),
+        ),
+    ];
+    let params = PaceParameters {
+        oid: H1_OID.to_vec(),
+        mapping: Mapping::Integrated,
+        suite: CipherSuite::Aes128,
+        curve: BP256,
+        parameter_reference: None,
+    };
+    let mut card = Script(transcript.into());
+    let mut rng = FixedRandom::new(&[&H1_T, &G1_EPH_SK_IFD]);
+    let outcome = establish_pace(
+        &mut card,
+        &params,
+        &Password::can("123456"),
+        &mut rng,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(card.0.is_empty());
+    assert_eq!(*outcome.keys.enc, H1_KS_ENC);
+    assert_eq!(*outcome.keys.mac, H1_KS_MAC);
+}
