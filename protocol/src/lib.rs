@@ -10,6 +10,7 @@
 
 pub mod bac;
 pub mod ec;
+pub mod files;
 pub mod kdf;
 pub mod lds;
 pub mod pace;
