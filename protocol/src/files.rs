@@ -44,7 +44,8 @@ pub enum ReadError {
 /// See [`ReadError`].
 pub fn read_file_by_sfi(transport: &mut dyn Transport, sfi: u8) -> Result<Vec<u8>, ReadError> {
     let caps = transport.capabilities();
-    let first = Command::new(0x00, 0xB0, 0x80 | (sfi & 0x1F), 0x00).with_le(caps.max_response_data.max(1));
+    let first =
+        Command::new(0x00, 0xB0, 0x80 | (sfi & 0x1F), 0x00).with_le(caps.max_response_data.max(1));
     let mut data = read_chunk(transport, &first)?;
     let total = match tlv::announced_size(&data) {
         Ok(total) => total,
@@ -85,7 +86,9 @@ fn read_at(offset: usize, len: usize) -> Command {
         tlv::write_length(&mut data, offset_bytes.len() - skip);
         data.extend_from_slice(offset_bytes.get(skip..).unwrap_or(&[]));
         // The answer is wrapped in DO'53: allow for its header.
-        Command::new(0x00, 0xB1, 0x00, 0x00).with_data(data).with_le(len + 4)
+        Command::new(0x00, 0xB1, 0x00, 0x00)
+            .with_data(data)
+            .with_le(len + 4)
     }
 }
 
@@ -143,7 +146,11 @@ mod tests {
             }
             let end = (offset + le.min(self.caps.max_response_data)).min(self.file.len());
             let mut data = self.file[offset..end].to_vec();
-            let sw = if end - offset < le && end == self.file.len() { StatusWord::EndOfFile } else { StatusWord::Success };
+            let sw = if end - offset < le && end == self.file.len() {
+                StatusWord::EndOfFile
+            } else {
+                StatusWord::Success
+            };
             if cmd.ins == 0xB1 {
                 let mut wrapped = Vec::new();
                 tlv::write(&mut wrapped, tlv::Tag::new(0x53), &data);
@@ -158,14 +165,24 @@ mod tests {
 
     fn file_of(len: usize) -> Vec<u8> {
         let mut file = Vec::new();
-        tlv::write(&mut file, tlv::Tag::new(0x75), &(0..len).map(|i| u8::try_from(i % 251).unwrap()).collect::<Vec<_>>());
+        tlv::write(
+            &mut file,
+            tlv::Tag::new(0x75),
+            &(0..len)
+                .map(|i| u8::try_from(i % 251).unwrap())
+                .collect::<Vec<_>>(),
+        );
         file
     }
 
     #[test]
     fn one_apdu_with_extended_length() {
         let file = file_of(18_000);
-        let mut card = FileCard { file: file.clone(), caps: Capabilities::EXTENDED, apdus: 0 };
+        let mut card = FileCard {
+            file: file.clone(),
+            caps: Capabilities::EXTENDED,
+            apdus: 0,
+        };
         assert_eq!(read_file_by_sfi(&mut card, 1).unwrap(), file);
         assert_eq!(card.apdus, 1);
     }
@@ -173,8 +190,16 @@ mod tests {
     #[test]
     fn short_apdus_read_in_223_byte_chunks() {
         let file = file_of(1000);
-        let caps = Capabilities { extended_length: false, max_command_data: 223, max_response_data: 223 };
-        let mut card = FileCard { file: file.clone(), caps, apdus: 0 };
+        let caps = Capabilities {
+            extended_length: false,
+            max_command_data: 223,
+            max_response_data: 223,
+        };
+        let mut card = FileCard {
+            file: file.clone(),
+            caps,
+            apdus: 0,
+        };
         assert_eq!(read_file_by_sfi(&mut card, 1).unwrap(), file);
         assert_eq!(card.apdus, file.len().div_ceil(223));
     }
@@ -183,17 +208,39 @@ mod tests {
     fn offsets_beyond_32767_use_odd_read_binary() {
         let file = file_of(40_000);
         let caps = Capabilities::extended(4096, 4096);
-        let mut card = FileCard { file: file.clone(), caps, apdus: 0 };
+        let mut card = FileCard {
+            file: file.clone(),
+            caps,
+            apdus: 0,
+        };
         assert_eq!(read_file_by_sfi(&mut card, 1).unwrap(), file);
     }
 
     #[test]
     fn missing_and_malformed_files() {
-        let mut card = FileCard { file: file_of(10), caps: Capabilities::EXTENDED, apdus: 0 };
-        assert!(matches!(read_file_by_sfi(&mut card, 2), Err(ReadError::NotFound)));
-        let mut card = FileCard { file: vec![0x75, 0x84, 0xFF, 0xFF, 0xFF, 0xFF], caps: Capabilities::EXTENDED, apdus: 0 };
-        assert!(matches!(read_file_by_sfi(&mut card, 1), Err(ReadError::Malformed)));
-        let mut card = FileCard { file: vec![0x75, 0x82, 0x01, 0x00, 1, 2, 3], caps: Capabilities::EXTENDED, apdus: 0 };
+        let mut card = FileCard {
+            file: file_of(10),
+            caps: Capabilities::EXTENDED,
+            apdus: 0,
+        };
+        assert!(matches!(
+            read_file_by_sfi(&mut card, 2),
+            Err(ReadError::NotFound)
+        ));
+        let mut card = FileCard {
+            file: vec![0x75, 0x84, 0xFF, 0xFF, 0xFF, 0xFF],
+            caps: Capabilities::EXTENDED,
+            apdus: 0,
+        };
+        assert!(matches!(
+            read_file_by_sfi(&mut card, 1),
+            Err(ReadError::Malformed)
+        ));
+        let mut card = FileCard {
+            file: vec![0x75, 0x82, 0x01, 0x00, 1, 2, 3],
+            caps: Capabilities::EXTENDED,
+            apdus: 0,
+        };
         assert!(read_file_by_sfi(&mut card, 1).is_err());
     }
 }

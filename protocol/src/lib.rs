@@ -9,6 +9,7 @@
 #![deny(clippy::indexing_slicing)]
 
 pub mod bac;
+pub mod ca;
 pub mod ec;
 pub mod files;
 pub mod kdf;

@@ -593,6 +593,13 @@ impl<T: Transport> SecureChannel<T> {
         &mut self.inner
     }
 
+    /// Replaces the session keys, e.g. after Chip Authentication, which restarts secure
+    /// messaging with new keys and a zero SSC (ICAO 9303-11 §6.2.4). Reopens a closed
+    /// channel.
+    pub fn rekey(&mut self, codec: SmCodec) {
+        self.codec = Some(codec);
+    }
+
     /// Drops the keys and hands back the transport underneath (to start a new channel,
     /// e.g. after Chip Authentication).
     pub fn into_inner(self) -> T {
