@@ -121,6 +121,42 @@ impl EcCurve {
         dispatch!(self, C => point_encoding::<C>(r))
     }
 
+    /// The domain parameters (p, a, b, G, n) as big-endian bytes and G uncompressed, to
+    /// recognise the curve in explicit `ECParameters` (RFC 3279 §2.3.5), as document
+    /// signer and chip authentication keys are often given.
+    #[must_use]
+    pub fn domain(self) -> CurveDomain {
+        dispatch!(self, C => domain::<C>())
+    }
+
+    /// The curve whose domain parameters these are, among the supported ones. Integers
+    /// compare without leading zero bytes.
+    #[must_use]
+    pub fn from_domain(
+        p: &[u8],
+        a: &[u8],
+        b: &[u8],
+        generator: &[u8],
+        order: &[u8],
+    ) -> Option<Self> {
+        let strip = |x: &[u8]| -> Vec<u8> { x.iter().copied().skip_while(|b| *b == 0).collect() };
+        [
+            Self::BrainpoolP256r1,
+            Self::BrainpoolP384r1,
+            Self::NistP256,
+            Self::NistP384,
+        ]
+        .into_iter()
+        .find(|curve| {
+            let d = curve.domain();
+            strip(&d.p) == strip(p)
+                && strip(&d.a) == strip(a)
+                && strip(&d.b) == strip(b)
+                && d.generator == generator
+                && strip(&d.order) == strip(order)
+        })
+    }
+
     /// The bit length of the field prime p.
     #[must_use]
     pub const fn field_bits(self) -> usize {
@@ -134,6 +170,21 @@ impl EcCurve {
     pub fn validate(self, point: &[u8]) -> Result<(), EcError> {
         dispatch!(self, C => decode::<C>(point).map(|_| ()))
     }
+}
+
+/// The domain parameters of a curve (big-endian integers, G uncompressed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurveDomain {
+    /// The field prime p.
+    pub p: Vec<u8>,
+    /// The coefficient a.
+    pub a: Vec<u8>,
+    /// The coefficient b.
+    pub b: Vec<u8>,
+    /// The generator G, SEC 1 uncompressed.
+    pub generator: Vec<u8>,
+    /// The group order n.
+    pub order: Vec<u8>,
 }
 
 /// Runs `$body` with `$C` bound to the RustCrypto curve type of `$curve`.
@@ -319,6 +370,44 @@ where
     encode::<C>(point)
 }
 
+fn domain<C>() -> CurveDomain
+where
+    C: primeorder::PrimeCurveParams,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    use elliptic_curve::ff::{Field, PrimeField};
+    type Fe<C> = <C as elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
+    let p = add_one(&(-Fe::<C>::ONE).to_repr());
+    let order = add_one(&(-Scalar::<C>::ONE).to_repr());
+    let generator = ProjectivePoint::<C>::generator()
+        .to_affine()
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec();
+    CurveDomain {
+        p,
+        a: C::EQUATION_A.to_repr().to_vec(),
+        b: C::EQUATION_B.to_repr().to_vec(),
+        generator,
+        order,
+    }
+}
+
+/// n + 1 for a big-endian unsigned integer (one byte longer when it carries out).
+fn add_one(n: &[u8]) -> Vec<u8> {
+    let mut out = n.to_vec();
+    for byte in out.iter_mut().rev() {
+        let (v, carry) = byte.overflowing_add(1);
+        *byte = v;
+        if !carry {
+            return out;
+        }
+    }
+    out.insert(0, 1);
+    out
+}
+
 /// 3·n for a big-endian unsigned integer.
 fn mul3(n: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; n.len() + 1];
@@ -381,6 +470,35 @@ mod tests {
         assert_eq!(sub_small(&[0x01, 0x00], 2), [0x00, 0xFE]);
         assert_eq!(shift_right_2(&[0x01, 0x00]), [0x00, 0x40]);
         assert_eq!(limbs_le(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), [2, 1]);
+    }
+
+    /// RFC 5639 §3.4 and SEC 2 §2.4.2: the primes of brainpoolP256r1 and secp256r1.
+    #[test]
+    fn domains_match_the_standards() {
+        let bp = EcCurve::BrainpoolP256r1.domain();
+        assert_eq!(
+            bp.p,
+            hex_literal::hex!("A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377")
+        );
+        assert_eq!(
+            bp.order,
+            hex_literal::hex!("A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7")
+        );
+        let nist = EcCurve::NistP256.domain();
+        assert_eq!(
+            nist.p,
+            hex_literal::hex!("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF")
+        );
+        assert_eq!(
+            EcCurve::from_domain(&bp.p, &bp.a, &bp.b, &bp.generator, &bp.order),
+            Some(EcCurve::BrainpoolP256r1)
+        );
+        assert_eq!(
+            EcCurve::from_domain(&bp.p, &nist.a, &bp.b, &bp.generator, &bp.order),
+            None
+        );
+        let p384 = EcCurve::BrainpoolP384r1.domain();
+        assert_eq!(p384.p.len(), 48);
     }
 
     #[test]

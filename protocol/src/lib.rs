@@ -14,6 +14,7 @@ pub mod ec;
 pub mod files;
 pub mod kdf;
 pub mod lds;
+pub mod pa;
 pub mod pace;
 pub mod random;
 pub mod security_infos;
