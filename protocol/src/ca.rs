@@ -8,7 +8,7 @@ use sesame_apdu::tlv::{Tag, TlvBuilder};
 use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};
 use zeroize::Zeroizing;
 
-use crate::ec::{EcCurve, EcError, x_coordinate};
+use crate::ec::{Curve, EcError, x_coordinate};
 use crate::kdf::{KeyPurpose, kdf};
 use crate::random::{RandomError, RandomSource};
 
@@ -22,7 +22,7 @@ pub struct CaParameters {
     /// The cipher suite of the new session.
     pub suite: CipherSuite,
     /// The curve of the chip's key.
-    pub curve: EcCurve,
+    pub curve: Curve,
     /// The key reference, when the chip has several CA keys.
     pub key_id: Option<u32>,
     /// The chip's static public key (uncompressed point).
@@ -214,7 +214,7 @@ mod tests {
             commands: Vec::new(),
             refuse_with: None,
         };
-        let curve = EcCurve::BrainpoolP256r1;
+        let curve = Curve::BrainpoolP256r1;
         let params = CaParameters {
             oid: hex!("04007F00070202030204").to_vec(),
             suite,

@@ -12,19 +12,7 @@ use elliptic_curve::{
 use zeroize::Zeroizing;
 
 use crate::random::{RandomError, RandomSource};
-
-/// A curve we can compute on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EcCurve {
-    /// brainpoolP256r1 (RFC 5639), standardized domain parameters 13.
-    BrainpoolP256r1,
-    /// brainpoolP384r1 (RFC 5639), standardized domain parameters 16.
-    BrainpoolP384r1,
-    /// NIST P-256 / secp256r1, standardized domain parameters 12.
-    NistP256,
-    /// NIST P-384 / secp384r1, standardized domain parameters 15.
-    NistP384,
-}
+pub use crate::security_infos::Curve;
 
 /// A point or scalar that is not valid on the curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -41,28 +29,7 @@ pub enum EcError {
     Random(#[from] RandomError),
 }
 
-impl EcCurve {
-    /// The curve of a standardized domain parameter id (BSI TR-03110-3 §A.2.1.1).
-    #[must_use]
-    pub const fn from_standardized_id(id: u32) -> Option<Self> {
-        match id {
-            12 => Some(Self::NistP256),
-            13 => Some(Self::BrainpoolP256r1),
-            15 => Some(Self::NistP384),
-            16 => Some(Self::BrainpoolP384r1),
-            _ => None,
-        }
-    }
-
-    /// The length of a coordinate (and of a scalar) in bytes.
-    #[must_use]
-    pub const fn field_len(self) -> usize {
-        match self {
-            Self::BrainpoolP256r1 | Self::NistP256 => 32,
-            Self::BrainpoolP384r1 | Self::NistP384 => 48,
-        }
-    }
-
+impl Curve {
     /// A random scalar in [1, n-1] (an ephemeral private key), by rejection sampling:
     /// field-length draws until one is below the group order and not zero. (So a fixed
     /// source replays a worked example's private keys exactly.)
@@ -121,43 +88,7 @@ impl EcCurve {
         dispatch!(self, C => point_encoding::<C>(r))
     }
 
-    /// The domain parameters (p, a, b, G, n) as big-endian bytes and G uncompressed, to
-    /// recognise the curve in explicit `ECParameters` (RFC 3279 §2.3.5), as document
-    /// signer and chip authentication keys are often given.
-    #[must_use]
-    pub fn domain(self) -> CurveDomain {
-        dispatch!(self, C => domain::<C>())
-    }
-
-    /// The curve whose domain parameters these are, among the supported ones. Integers
-    /// compare without leading zero bytes.
-    #[must_use]
-    pub fn from_domain(
-        p: &[u8],
-        a: &[u8],
-        b: &[u8],
-        generator: &[u8],
-        order: &[u8],
-    ) -> Option<Self> {
-        let strip = |x: &[u8]| -> Vec<u8> { x.iter().copied().skip_while(|b| *b == 0).collect() };
-        [
-            Self::BrainpoolP256r1,
-            Self::BrainpoolP384r1,
-            Self::NistP256,
-            Self::NistP384,
-        ]
-        .into_iter()
-        .find(|curve| {
-            let d = curve.domain();
-            strip(&d.p) == strip(p)
-                && strip(&d.a) == strip(a)
-                && strip(&d.b) == strip(b)
-                && d.generator == generator
-                && strip(&d.order) == strip(order)
-        })
-    }
-
-    /// The bit length of the field prime p.
+    /// The bit length of the field prime p (all supported primes fill their bytes).
     #[must_use]
     pub const fn field_bits(self) -> usize {
         8 * self.field_len()
@@ -172,38 +103,23 @@ impl EcCurve {
     }
 }
 
-/// The domain parameters of a curve (big-endian integers, G uncompressed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurveDomain {
-    /// The field prime p.
-    pub p: Vec<u8>,
-    /// The coefficient a.
-    pub a: Vec<u8>,
-    /// The coefficient b.
-    pub b: Vec<u8>,
-    /// The generator G, SEC 1 uncompressed.
-    pub generator: Vec<u8>,
-    /// The group order n.
-    pub order: Vec<u8>,
-}
-
 /// Runs `$body` with `$C` bound to the RustCrypto curve type of `$curve`.
 macro_rules! dispatch {
     ($curve:expr, $C:ident => $body:expr) => {
         match $curve {
-            EcCurve::BrainpoolP256r1 => {
+            Curve::BrainpoolP256r1 => {
                 type $C = bp256::BrainpoolP256r1;
                 $body
             }
-            EcCurve::BrainpoolP384r1 => {
+            Curve::BrainpoolP384r1 => {
                 type $C = bp384::BrainpoolP384r1;
                 $body
             }
-            EcCurve::NistP256 => {
+            Curve::NistP256 => {
                 type $C = p256::NistP256;
                 $body
             }
-            EcCurve::NistP384 => {
+            Curve::NistP384 => {
                 type $C = p384::NistP384;
                 $body
             }
@@ -370,44 +286,6 @@ where
     encode::<C>(point)
 }
 
-fn domain<C>() -> CurveDomain
-where
-    C: primeorder::PrimeCurveParams,
-    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    use elliptic_curve::ff::{Field, PrimeField};
-    type Fe<C> = <C as elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
-    let p = add_one(&(-Fe::<C>::ONE).to_repr());
-    let order = add_one(&(-Scalar::<C>::ONE).to_repr());
-    let generator = ProjectivePoint::<C>::generator()
-        .to_affine()
-        .to_sec1_point(false)
-        .as_bytes()
-        .to_vec();
-    CurveDomain {
-        p,
-        a: C::EQUATION_A.to_repr().to_vec(),
-        b: C::EQUATION_B.to_repr().to_vec(),
-        generator,
-        order,
-    }
-}
-
-/// n + 1 for a big-endian unsigned integer (one byte longer when it carries out).
-fn add_one(n: &[u8]) -> Vec<u8> {
-    let mut out = n.to_vec();
-    for byte in out.iter_mut().rev() {
-        let (v, carry) = byte.overflowing_add(1);
-        *byte = v;
-        if !carry {
-            return out;
-        }
-    }
-    out.insert(0, 1);
-    out
-}
-
 /// 3·n for a big-endian unsigned integer.
 fn mul3(n: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; n.len() + 1];
@@ -472,42 +350,13 @@ mod tests {
         assert_eq!(limbs_le(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), [2, 1]);
     }
 
-    /// RFC 5639 §3.4 and SEC 2 §2.4.2: the primes of brainpoolP256r1 and secp256r1.
-    #[test]
-    fn domains_match_the_standards() {
-        let bp = EcCurve::BrainpoolP256r1.domain();
-        assert_eq!(
-            bp.p,
-            hex_literal::hex!("A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377")
-        );
-        assert_eq!(
-            bp.order,
-            hex_literal::hex!("A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7")
-        );
-        let nist = EcCurve::NistP256.domain();
-        assert_eq!(
-            nist.p,
-            hex_literal::hex!("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF")
-        );
-        assert_eq!(
-            EcCurve::from_domain(&bp.p, &bp.a, &bp.b, &bp.generator, &bp.order),
-            Some(EcCurve::BrainpoolP256r1)
-        );
-        assert_eq!(
-            EcCurve::from_domain(&bp.p, &nist.a, &bp.b, &bp.generator, &bp.order),
-            None
-        );
-        let p384 = EcCurve::BrainpoolP384r1.domain();
-        assert_eq!(p384.p.len(), 48);
-    }
-
     #[test]
     fn generator_times_one_is_the_generator() {
         for curve in [
-            EcCurve::BrainpoolP256r1,
-            EcCurve::BrainpoolP384r1,
-            EcCurve::NistP256,
-            EcCurve::NistP384,
+            Curve::BrainpoolP256r1,
+            Curve::BrainpoolP384r1,
+            Curve::NistP256,
+            Curve::NistP384,
         ] {
             let mut one = vec![0u8; curve.field_len()];
             *one.last_mut().unwrap() = 1;
@@ -523,10 +372,10 @@ mod tests {
     #[test]
     fn point_encoding_lands_on_the_curve() {
         for curve in [
-            EcCurve::BrainpoolP256r1,
-            EcCurve::BrainpoolP384r1,
-            EcCurve::NistP256,
-            EcCurve::NistP384,
+            Curve::BrainpoolP256r1,
+            Curve::BrainpoolP384r1,
+            Curve::NistP256,
+            Curve::NistP384,
         ] {
             for seed in 1u8..20 {
                 let r: Vec<u8> = (0..curve.field_len() + 8)

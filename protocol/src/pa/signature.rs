@@ -2,13 +2,13 @@
 //! on the four supported curves (named or explicit parameters), RSA PKCS#1 v1.5 and
 //! RSASSA-PSS, with SHA-1 and the SHA-2 family (ICAO 9303-12 §4.4.2, BSI TR-03110-3 A.2.1).
 
-use der::asn1::{ObjectIdentifier, OctetString, UintRef};
-use der::{Decode, Reader, Sequence, SliceReader, Tag, TagNumber, Tagged};
+use der::asn1::{ObjectIdentifier, UintRef};
+use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use spki::SubjectPublicKeyInfoRef;
 
-use crate::ec::EcCurve;
+use crate::ec::Curve;
 
 /// A hash algorithm of the SOD or of a signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +167,7 @@ pub fn verify_signature(
 }
 
 fn ecdsa_verify(
-    curve: EcCurve,
+    curve: Curve,
     point: &[u8],
     digest: &[u8],
     signature: &[u8],
@@ -184,10 +184,10 @@ fn ecdsa_verify(
         }};
     }
     match curve {
-        EcCurve::BrainpoolP256r1 => verify_with!(bp256::BrainpoolP256r1),
-        EcCurve::BrainpoolP384r1 => verify_with!(bp384::BrainpoolP384r1),
-        EcCurve::NistP256 => verify_with!(p256::NistP256),
-        EcCurve::NistP384 => verify_with!(p384::NistP384),
+        Curve::BrainpoolP256r1 => verify_with!(bp256::BrainpoolP256r1),
+        Curve::BrainpoolP384r1 => verify_with!(bp384::BrainpoolP384r1),
+        Curve::NistP256 => verify_with!(p256::NistP256),
+        Curve::NistP384 => verify_with!(p384::NistP384),
     }
 }
 
@@ -196,66 +196,16 @@ fn ecdsa_verify(
 ///
 /// # Errors
 /// When the key is not EC or its curve is not supported.
-pub fn ec_curve_of(spki_der: &[u8]) -> Result<EcCurve, SignatureError> {
-    let spki =
-        SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|_| SignatureError::Malformed)?;
-    if spki.algorithm.oid.to_string() != "1.2.840.10045.2.1" {
+pub fn ec_curve_of(spki_der: &[u8]) -> Result<Curve, SignatureError> {
+    let key =
+        crate::security_infos::parse_public_key(spki_der).map_err(|_| SignatureError::Malformed)?;
+    if !key.is_elliptic_curve() {
         return Err(SignatureError::UnsupportedKey(
-            spki.algorithm.oid.to_string(),
+            key.algorithm.algorithm.to_string(),
         ));
     }
-    let parameters = spki.algorithm.parameters.ok_or(SignatureError::Malformed)?;
-    if parameters.tag() == Tag::ObjectIdentifier {
-        let oid = parameters
-            .decode_as::<ObjectIdentifier>()
-            .map_err(|_| SignatureError::Malformed)?;
-        return match oid.to_string().as_str() {
-            "1.2.840.10045.3.1.7" => Ok(EcCurve::NistP256),
-            "1.3.132.0.34" => Ok(EcCurve::NistP384),
-            "1.3.36.3.3.2.8.1.1.7" => Ok(EcCurve::BrainpoolP256r1),
-            "1.3.36.3.3.2.8.1.1.11" => Ok(EcCurve::BrainpoolP384r1),
-            other => Err(SignatureError::UnsupportedKey(format!("curve {other}"))),
-        };
-    }
-    let explicit = parameters
-        .decode_as::<ExplicitParameters<'_>>()
-        .map_err(|_| SignatureError::Malformed)?;
-    EcCurve::from_domain(
-        explicit.field.prime.as_bytes(),
-        explicit.curve.a.as_bytes(),
-        explicit.curve.b.as_bytes(),
-        explicit.base.as_bytes(),
-        explicit.order.as_bytes(),
-    )
-    .ok_or_else(|| {
-        SignatureError::UnsupportedKey("explicit curve parameters of an unknown curve".into())
-    })
-}
-
-/// `ECParameters` (RFC 3279 §2.3.5, SEC 1 C.2) for a prime field.
-#[derive(Sequence)]
-struct ExplicitParameters<'a> {
-    version: UintRef<'a>,
-    field: PrimeField<'a>,
-    curve: CurveCoefficients<'a>,
-    base: OctetString,
-    order: UintRef<'a>,
-    #[asn1(optional = "true")]
-    cofactor: Option<UintRef<'a>>,
-}
-
-#[derive(Sequence)]
-struct PrimeField<'a> {
-    field_type: ObjectIdentifier,
-    prime: UintRef<'a>,
-}
-
-#[derive(Sequence)]
-struct CurveCoefficients<'a> {
-    a: OctetString,
-    b: OctetString,
-    #[asn1(optional = "true")]
-    seed: Option<der::asn1::BitStringRef<'a>>,
+    key.curve
+        .ok_or_else(|| SignatureError::UnsupportedKey("an elliptic curve we do not support".into()))
 }
 
 /// RSASSA-PSS-params (RFC 8017 A.2.3): the hash (default SHA-1) and the salt length

@@ -54,7 +54,7 @@ fn ecdsa_sod_with_explicit_curve_parameters_verifies() {
     assert_eq!(result.data_groups, [1, 11]);
     assert_eq!(
         ec_curve_of(result.document_signer.public_key()).unwrap(),
-        crate::ec::EcCurve::BrainpoolP256r1
+        crate::ec::Curve::BrainpoolP256r1
     );
 }
 

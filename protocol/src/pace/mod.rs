@@ -13,7 +13,7 @@ use sesame_apdu::{Command, Response, StatusWord, Transport, TransportError, exch
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::ec::{EcCurve, EcError, x_coordinate};
+use crate::ec::{Curve, EcError, x_coordinate};
 use crate::kdf::{KeyPurpose, Password, kdf};
 use crate::random::{RandomError, RandomSource};
 
@@ -39,7 +39,7 @@ pub struct PaceParameters {
     /// The cipher suite of the session (and of the nonce encryption).
     pub suite: CipherSuite,
     /// The curve of the domain parameters.
-    pub curve: EcCurve,
+    pub curve: Curve,
     /// The domain parameter id to name in MSE:Set AT (tag 84), when the chip offers more
     /// than one set for the protocol.
     pub parameter_reference: Option<u32>,
@@ -336,12 +336,7 @@ fn random_or_key(step: PaceStep) -> impl Fn(EcError) -> PaceError {
 
 /// A chip key must be on the curve and differ from ours (ICAO 9303-11 §4.4.3.3: a chip
 /// echoing the terminal's key would make the shared secret predictable).
-fn check_chip_key(
-    curve: EcCurve,
-    chip: &[u8],
-    ours: &[u8],
-    step: PaceStep,
-) -> Result<(), PaceError> {
+fn check_chip_key(curve: Curve, chip: &[u8], ours: &[u8], step: PaceStep) -> Result<(), PaceError> {
     curve
         .validate(chip)
         .map_err(|source| PaceError::InvalidKey { step, source })?;

@@ -58,7 +58,7 @@ const G1_KS_MAC: [u8; 16] = hex!("FE251C7858B356B24514B3BD5F4297D1");
 const G1_T_IFD: [u8; 8] = hex!("C2B0BD78D94BA866");
 const G1_T_IC: [u8; 8] = hex!("3ABB9674BCE93C08");
 
-const BP256: EcCurve = EcCurve::BrainpoolP256r1;
+const BP256: Curve = Curve::BrainpoolP256r1;
 
 fn g1_params() -> PaceParameters {
     PaceParameters {

@@ -538,6 +538,16 @@ pub struct SecurityInfos {
     pub infos: Vec<SecurityInfo>,
 }
 
+/// Parses a DER SubjectPublicKeyInfo (a document signer's or CSCA's key, DG15's Active
+/// Authentication key): for EC keys the curve is identified, from a named curve or from
+/// explicit parameters, and the point is checked to lie on it.
+///
+/// # Errors
+/// When the bytes are not a SubjectPublicKeyInfo, or an EC point is off its curve.
+pub fn parse_public_key(spki_der: &[u8]) -> Result<ChipPublicKey, SecurityInfoError> {
+    parse::public_key(spki_der)
+}
+
 impl SecurityInfos {
     /// Parses a DER `SET OF SecurityInfo`: the content of EF.CardAccess, or the eContent of
     /// EF.CardSecurity (ICAO 9303-11 §9.2).

@@ -393,6 +393,12 @@ fn subject_public_key_info(
     })
 }
 
+/// A SubjectPublicKeyInfo on its own (a certificate's, DG15's): no key-agreement
+/// constraint, the curve identified when the key is EC, the point checked on it.
+pub(super) fn public_key(spki: &[u8]) -> Result<ChipPublicKey> {
+    subject_public_key_info(spki, 0, KeyAgreement::Dh)
+}
+
 /// Decodes a `T` that must fill `tlv`, at absolute `position`.
 fn decode_whole<'a, T: Decode<'a, Error = der::Error>>(
     tlv: &'a [u8],
