@@ -12,6 +12,8 @@ pub mod bac;
 pub mod ca;
 pub mod ec;
 pub mod files;
+#[doc(hidden)]
+pub mod internal;
 pub mod kdf;
 pub mod lds;
 pub mod pa;

@@ -1,0 +1,4 @@
+//! Fuzz target: see `sesame_protocol::internal::sod` for what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sesame_protocol::internal::sod(data));
