@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::indexing_slicing)]
 
+pub mod aa;
 pub mod bac;
 pub mod ca;
 pub mod ec;
