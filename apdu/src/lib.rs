@@ -36,7 +36,7 @@ pub use command::{ApduError, ApduErrorKind, Command, LengthForm};
 pub use exchange::{MAX_GET_RESPONSE, exchange};
 pub use response::Response;
 pub use status::StatusWord;
-pub use transport::{Capabilities, Transport, TransportError};
+pub use transport::{Capabilities, CountingTransport, ExchangeStats, Transport, TransportError};
 
 /// Entry points for the fuzz targets (`fuzz/fuzz_targets/*.rs`): each target is one
 /// call into this module, so that the fuzzed code is exactly the code the tests see.

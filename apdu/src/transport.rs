@@ -45,6 +45,57 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
 }
 
+/// What went over a link: APDUs and bytes each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExchangeStats {
+    /// Command APDUs sent.
+    pub apdus: usize,
+    /// Bytes sent (command APDUs).
+    pub bytes_sent: usize,
+    /// Bytes received (response APDUs).
+    pub bytes_received: usize,
+}
+
+/// A [`Transport`] that counts what passes through it (for the figures a benchmark
+/// reports: APDUs and bytes per document read).
+#[derive(Debug)]
+pub struct CountingTransport<T> {
+    inner: T,
+    stats: ExchangeStats,
+}
+
+impl<T: Transport> CountingTransport<T> {
+    /// Counts the traffic of `inner`.
+    pub const fn new(inner: T) -> Self {
+        Self { inner, stats: ExchangeStats { apdus: 0, bytes_sent: 0, bytes_received: 0 } }
+    }
+
+    /// What has passed so far.
+    #[must_use]
+    pub const fn stats(&self) -> ExchangeStats {
+        self.stats
+    }
+
+    /// The transport underneath.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<T: Transport> Transport for CountingTransport<T> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.stats.apdus += 1;
+        self.stats.bytes_sent += command.len();
+        let response = self.inner.transmit(command)?;
+        self.stats.bytes_received += response.len();
+        Ok(response)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+}
+
 /// What a link (reader + card, or a secure channel over one) can carry in one APDU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capabilities {

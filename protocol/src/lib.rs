@@ -20,6 +20,7 @@ pub mod lds;
 pub mod pa;
 pub mod pace;
 pub mod random;
+pub mod reader;
 pub mod security_infos;
 
 use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};

@@ -17,15 +17,7 @@ use crate::ec::{Curve, EcError, x_coordinate};
 use crate::kdf::{KeyPurpose, Password, kdf};
 use crate::random::{RandomError, RandomSource};
 
-/// How the nonce is mapped to an ephemeral generator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mapping {
-    /// Generic Mapping (ICAO 9303-11 §4.4.3.3.1): `G~ = s·G + H`, H from an ECDH.
-    Generic,
-    /// Integrated Mapping (ICAO 9303-11 §4.4.3.3.2): `G~ = f_G(R_p(s, t))` with a nonce t
-    /// from the terminal. AES suites only (3DES IM is specified but no document uses it).
-    Integrated,
-}
+pub use crate::security_infos::Mapping;
 
 /// What PACE runs with: the protocol (its OID, as in the PACEInfo), the mapping, the
 /// cipher suite and the curve.
@@ -34,7 +26,9 @@ pub struct PaceParameters {
     /// The content bytes of the protocol OID (e.g. `04 00 7F 00 07 02 02 04 02 02` for
     /// id-PACE-ECDH-GM-AES-CBC-CMAC-128).
     pub oid: Vec<u8>,
-    /// The mapping.
+    /// The mapping: Generic (ICAO 9303-11 §4.4.3.3.1) or Integrated (§4.4.3.3.2; AES
+    /// suites only: 3DES IM is specified but no document uses it). Chip Authentication
+    /// Mapping is not supported.
     pub mapping: Mapping,
     /// The cipher suite of the session (and of the nonce encryption).
     pub suite: CipherSuite,
@@ -92,6 +86,9 @@ pub enum PaceError {
         /// The chip's status.
         sw: StatusWord,
     },
+    /// The parameters ask for something this terminal does not do (PACE-CAM).
+    #[error("unsupported PACE variant: {0}")]
+    Unsupported(&'static str),
     /// The chip's answer to a step is not what the protocol prescribes.
     #[error("the card's answer at PACE step {step:?} is malformed")]
     Malformed {
@@ -242,6 +239,9 @@ pub fn establish_pace(
             curve
                 .map_integrated(&r)
                 .map_err(random_or_key(PaceStep::Mapping))?
+        }
+        Mapping::ChipAuthentication => {
+            return Err(PaceError::Unsupported("Chip Authentication Mapping"));
         }
     };
 

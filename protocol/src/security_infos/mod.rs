@@ -196,6 +196,17 @@ impl Cipher {
 }
 
 /// The last arc of an OID.
+impl From<Cipher> for sesame_apdu::sm::CipherSuite {
+    fn from(cipher: Cipher) -> Self {
+        match cipher {
+            Cipher::TripleDes => Self::TripleDes,
+            Cipher::Aes128 => Self::Aes128,
+            Cipher::Aes192 => Self::Aes192,
+            Cipher::Aes256 => Self::Aes256,
+        }
+    }
+}
+
 fn last_arc(oid: &ObjectIdentifier) -> Option<u32> {
     oid.arcs().last()
 }
