@@ -67,7 +67,14 @@ pub struct CountingTransport<T> {
 impl<T: Transport> CountingTransport<T> {
     /// Counts the traffic of `inner`.
     pub const fn new(inner: T) -> Self {
-        Self { inner, stats: ExchangeStats { apdus: 0, bytes_sent: 0, bytes_received: 0 } }
+        Self {
+            inner,
+            stats: ExchangeStats {
+                apdus: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+            },
+        }
     }
 
     /// What has passed so far.

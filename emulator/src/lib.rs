@@ -13,10 +13,12 @@
 #![warn(missing_docs)]
 #![deny(clippy::indexing_slicing)]
 
+pub mod emrtd;
 mod minimal;
 pub mod testing;
 pub mod vpcd;
 
+pub use emrtd::{CardContents, EmrtdCard};
 pub use minimal::MinimalCard;
 
 use sesame_apdu::{Capabilities, Transport, TransportError};

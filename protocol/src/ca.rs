@@ -39,6 +39,10 @@ pub enum CaError {
     /// The chip key from DG14 is not a valid point.
     #[error("the chip authentication key in DG14 is invalid")]
     InvalidChipKey(EcError),
+    /// The first response under the new keys did not verify: the chip does not hold the
+    /// private key matching DG14 (it may be a copy of a genuine document's data).
+    #[error("the card does not hold its chip authentication key: it may be a copy")]
+    NotConfirmed,
     /// The exchange failed (including a response that does not verify under the old
     /// session keys).
     #[error(transparent)]

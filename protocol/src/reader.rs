@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use sesame_apdu::sm::{SecureChannel, SmCodec};
-use sesame_apdu::{CountingTransport, ExchangeStats, Transport};
+use sesame_apdu::{CountingTransport, ExchangeStats, Transport, TransportError};
 
 use crate::aa::{self, AaError};
 use crate::bac::{BacError, establish_bac};
@@ -200,8 +200,12 @@ pub fn read_document(
     let (access, codec) = match &card_access {
         Some(bytes) => {
             let infos = SecurityInfos::from_der(bytes)?;
-            let info = infos.preferred_pace().ok_or(DocumentError::NoSupportedProtocol)?;
-            let curve = infos.pace_curve(info).ok_or(DocumentError::NoSupportedProtocol)?;
+            let info = infos
+                .preferred_pace()
+                .ok_or(DocumentError::NoSupportedProtocol)?;
+            let curve = infos
+                .pace_curve(info)
+                .ok_or(DocumentError::NoSupportedProtocol)?;
             let params = PaceParameters {
                 oid: info.protocol.oid().as_bytes().to_vec(),
                 mapping: info.protocol.mapping(),
@@ -209,8 +213,14 @@ pub fn read_document(
                 curve,
                 parameter_reference: info.parameter_id.filter(|_| infos.pace_infos().count() > 1),
             };
-            let outcome = establish_pace(&mut counting, &params, &request.password, rng, &mut |s| on_step(ReadStep::Pace(s)))?;
-            (AccessControl::Pace(info.protocol), outcome.codec().map_err(PaceError::from)?)
+            let outcome =
+                establish_pace(&mut counting, &params, &request.password, rng, &mut |s| {
+                    on_step(ReadStep::Pace(s))
+                })?;
+            (
+                AccessControl::Pace(info.protocol),
+                outcome.codec().map_err(PaceError::from)?,
+            )
         }
         None => {
             let Password::Mrz(mrz) = &request.password else {
@@ -237,7 +247,9 @@ pub fn read_document(
             let codec: SmCodec = chip_authentication(&mut channel, &params, rng)?;
             channel.rekey(codec);
             chip_authenticated = Some(ChipAuthenticated {
-                protocol: der::asn1::ObjectIdentifier::from_bytes(&params.oid).map(|o| o.to_string()).unwrap_or_default(),
+                protocol: der::asn1::ObjectIdentifier::from_bytes(&params.oid)
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
                 key_id: params.key_id,
             });
         }
@@ -245,8 +257,23 @@ pub fn read_document(
         dg14_infos = Some(infos);
     }
 
-    let dg1_bytes = read_group(&mut channel, DataGroup::Dg1, false, on_step)?.ok_or(DocumentError::NoSupportedProtocol)?;
-    let mrz = Dg1::parse(&dg1_bytes).map_err(|source| DocumentError::Lds { file: LdsFile::Dg(DataGroup::Dg1), source })?.mrz;
+    // DG1 is the first response under the chip-authenticated keys: if it does not
+    // verify, the chip does not hold the key DG14 announces.
+    let dg1_bytes = match read_group(&mut channel, DataGroup::Dg1, false, on_step) {
+        Err(DocumentError::File {
+            source: ReadError::Transport(TransportError::SecureMessaging(_)),
+            ..
+        }) if chip_authenticated.is_some() => {
+            return Err(DocumentError::ChipAuthentication(CaError::NotConfirmed));
+        }
+        other => other?.ok_or(DocumentError::NoSupportedProtocol)?,
+    };
+    let mrz = Dg1::parse(&dg1_bytes)
+        .map_err(|source| DocumentError::Lds {
+            file: LdsFile::Dg(DataGroup::Dg1),
+            source,
+        })?
+        .mrz;
     data_groups.insert(1, dg1_bytes);
 
     let mut wanted = request.data_groups.clone();
@@ -263,15 +290,30 @@ pub fn read_document(
     }
 
     on_step(ReadStep::ReadFile(LdsFile::Sod));
-    let sod = read_file_by_sfi(&mut channel, LdsFile::Sod.sfi()).map_err(|source| DocumentError::File { file: LdsFile::Sod, source })?;
+    let sod = read_file_by_sfi(&mut channel, LdsFile::Sod.sfi()).map_err(|source| {
+        DocumentError::File {
+            file: LdsFile::Sod,
+            source,
+        }
+    })?;
 
     let dg11 = data_groups
         .get(&11)
-        .map(|bytes| Dg11::parse(bytes).map_err(|source| DocumentError::Lds { file: LdsFile::Dg(DataGroup::Dg11), source }))
+        .map(|bytes| {
+            Dg11::parse(bytes).map_err(|source| DocumentError::Lds {
+                file: LdsFile::Dg(DataGroup::Dg11),
+                source,
+            })
+        })
         .transpose()?;
     let faces = data_groups
         .get(&2)
-        .map(|bytes| Dg2::parse(bytes).map_err(|source| DocumentError::Lds { file: LdsFile::Dg(DataGroup::Dg2), source }))
+        .map(|bytes| {
+            Dg2::parse(bytes).map_err(|source| DocumentError::Lds {
+                file: LdsFile::Dg(DataGroup::Dg2),
+                source,
+            })
+        })
         .transpose()?
         .map(|dg2| dg2.faces)
         .unwrap_or_default();
@@ -280,12 +322,21 @@ pub fn read_document(
     if let (Some(challenge), Some(dg15)) = (request.active_authentication, data_groups.get(&15)) {
         on_step(ReadStep::ActiveAuthentication);
         let spki = crate::lds::Dg15::parse(dg15)
-            .map_err(|source| DocumentError::Lds { file: LdsFile::Dg(DataGroup::Dg15), source })?
+            .map_err(|source| DocumentError::Lds {
+                file: LdsFile::Dg(DataGroup::Dg15),
+                source,
+            })?
             .subject_public_key_info;
         let signature = aa::internal_authenticate(&mut channel, &challenge)?;
-        let algorithm = dg14_infos.as_ref().and_then(|i| i.active_authentication()).map(|a| a.signature_algorithm);
+        let algorithm = dg14_infos
+            .as_ref()
+            .and_then(|i| i.active_authentication())
+            .map(|a| a.signature_algorithm);
         aa::verify(&spki, algorithm.as_ref(), &challenge, &signature)?;
-        active_authentication = Some(ActiveAuthenticated { challenge, signature });
+        active_authentication = Some(ActiveAuthenticated {
+            challenge,
+            signature,
+        });
     }
     drop(channel);
 
@@ -293,7 +344,10 @@ pub fn read_document(
         Some(trust) => {
             on_step(ReadStep::PassiveAuthentication);
             let parsed = Sod::parse(&sod)?;
-            let groups: Vec<(u8, &[u8])> = data_groups.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+            let groups: Vec<(u8, &[u8])> = data_groups
+                .iter()
+                .map(|(n, b)| (*n, b.as_slice()))
+                .collect();
             Some(crate::pa::verify(&parsed, &groups, trust, request.now))
         }
         None => None,

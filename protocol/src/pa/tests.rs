@@ -36,7 +36,7 @@ fn dgs() -> (Vec<u8>, Vec<u8>) {
 fn ecdsa_sod_with_explicit_curve_parameters_verifies() {
     let sod = Sod::parse(&data("sod-ec.bin")).unwrap();
     assert_eq!(sod.hash_algorithm, HashAlgorithm::Sha256);
-    assert_eq!(sod.hashes.keys().copied().collect::<Vec<_>>(), [1, 11]);
+    assert_eq!(sod.hashes.keys().copied().collect::<Vec<_>>(), [1, 11, 14]);
     let (dg1, dg11) = dgs();
     let result = verify(
         &sod,

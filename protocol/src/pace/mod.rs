@@ -418,12 +418,24 @@ fn prf_constants(l_bytes: usize) -> Option<(&'static [u8], &'static [u8])> {
     }
 }
 
+/// The length of the nonce s the chip draws (and R_p's l): the key length for AES-128
+/// and AES-256, 32 bytes for AES-192, a block for 3DES (ICAO 9303-11 §4.4.3.3.2 gives
+/// R_p constants for l = 64, 128 and 256 bits).
+#[must_use]
+pub const fn nonce_len(suite: CipherSuite) -> usize {
+    match suite {
+        CipherSuite::TripleDes => 8,
+        CipherSuite::Aes128 => 16,
+        CipherSuite::Aes192 | CipherSuite::Aes256 => 32,
+    }
+}
+
 /// R_p(s, t) of ICAO 9303-11 §4.4.3.3.2: k0 = E(t, s); then n times
 /// k_{i+1} = E(k_i, c0) and x_i = E(k_i, c1) (each key cut to the cipher's key length),
 /// R = x_0 ‖ … ‖ x_{n−1} with n = ⌈(log2 p + 64) / l⌉. E is the suite's cipher in CBC
 /// mode with a zero IV. `None` when the nonce length has no constants (3DES) or a key
 /// comes out short.
-fn pseudo_random(
+pub fn pseudo_random(
     suite: CipherSuite,
     s: &[u8],
     t: &[u8],
@@ -473,7 +485,7 @@ fn parse_final(answer: &Response) -> Result<([u8; 8], Vec<Vec<u8>>), PaceError> 
 /// The authentication token (ICAO 9303-11 §4.4.3.4): the MAC under KSmac of the public
 /// key data object `7F49 { 06 OID, 86 point }` (TR-03110-3 D.3.3). AES uses CMAC over the
 /// object as is; 3DES the retail MAC over the padded object.
-fn authentication_token(cipher: &SuiteCipher, oid: &[u8], point: &[u8]) -> [u8; 8] {
+pub fn authentication_token(cipher: &SuiteCipher, oid: &[u8], point: &[u8]) -> [u8; 8] {
     let mut input = public_key_data_object(oid, point);
     if cipher.suite() == CipherSuite::TripleDes {
         cipher.pad(&mut input);

@@ -46,9 +46,67 @@ mrz='I<UTOD231458907<<<<<<<<<<<<<<<7408122F1204159UTO<<<<<<<<<<<6ERIKSSON<<ANNA<
 printf '\x61\x5d\x5f\x1f\x5a%s' "$mrz" > dg1.bin
 printf '\x6b\x11\x5f\x0e\x0e%s' 'ERIKSSON<<ANNA' > dg11.bin
 
-# The LDS security object (ICAO 9303-10 §4.6.2.2): SHA-256 hashes of DG1 and DG11.
+# The chip's Chip Authentication key (brainpoolP256r1) and DG14 announcing it
+# (ChipAuthenticationInfo id-CA-ECDH-AES-CBC-CMAC-256 v1 keyId 1 and its
+# ChipAuthenticationPublicKeyInfo). The private scalar is kept (ca-private.hex) for the
+# test card; it is a test key of a synthetic chip.
+openssl ecparam -name brainpoolP256r1 -genkey -noout -out ca.key
+priv=$(openssl ec -in ca.key -text -noout 2>/dev/null | sed -n '/priv:/,/pub:/p' | grep -v 'priv:\|pub:' | tr -d ' :\n')
+pub=$(openssl ec -in ca.key -text -noout 2>/dev/null | sed -n '/pub:/,/ASN1 OID/p' | grep -v 'pub:\|ASN1 OID' | tr -d ' :\n')
+printf '%064s' "$priv" | tr ' ' 0 > ca-private.hex
+cat > dg14.cnf <<CNF
+asn1=SET:infos
+[infos]
+ca=SEQUENCE:cainfo
+pk=SEQUENCE:pkinfo
+[cainfo]
+protocol=OID:0.4.0.127.0.7.2.2.3.2.4
+version=INTEGER:1
+keyId=INTEGER:1
+[pkinfo]
+protocol=OID:0.4.0.127.0.7.2.2.1.2
+key=SEQUENCE:spki
+keyId=INTEGER:1
+[spki]
+algorithm=SEQUENCE:ecalg
+point=FORMAT:HEX,BITSTRING:$pub
+[ecalg]
+algorithm=OID:1.2.840.10045.2.1
+curve=OID:1.3.36.3.3.2.8.1.1.7
+CNF
+openssl asn1parse -genconf dg14.cnf -noout -out dg14-infos.der
+python3 - <<'PY'
+body = open('dg14-infos.der', 'rb').read()
+def length(n):
+    if n < 0x80: return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+open('dg14.bin', 'wb').write(b'\x6e' + length(len(body)) + body)
+PY
+rm -f dg14-infos.der dg14.cnf ca.key
+
+# EF.CardAccess of a CNIe-like card: PACE ECDH GM and IM, AES-256, brainpoolP256r1.
+cat > cardaccess.cnf <<CNF
+asn1=SET:infos
+[infos]
+gm=SEQUENCE:gm
+im=SEQUENCE:im
+[gm]
+protocol=OID:0.4.0.127.0.7.2.2.4.2.4
+version=INTEGER:2
+parameterId=INTEGER:13
+[im]
+protocol=OID:0.4.0.127.0.7.2.2.4.4.4
+version=INTEGER:2
+parameterId=INTEGER:13
+CNF
+openssl asn1parse -genconf cardaccess.cnf -noout -out cardaccess.bin
+rm -f cardaccess.cnf
+
+# The LDS security object (ICAO 9303-10 §4.6.2.2): SHA-256 hashes of DG1, DG11, DG14.
 h1=$(openssl dgst -sha256 -r dg1.bin | cut -d' ' -f1)
 h11=$(openssl dgst -sha256 -r dg11.bin | cut -d' ' -f1)
+h14=$(openssl dgst -sha256 -r dg14.bin | cut -d' ' -f1)
 cat > lds.cnf <<CNF
 asn1=SEQUENCE:lds
 [lds]
@@ -60,12 +118,16 @@ algorithm=OID:sha256
 [hashes]
 dg1=SEQUENCE:dg1
 dg11=SEQUENCE:dg11
+dg14=SEQUENCE:dg14
 [dg1]
 number=INTEGER:1
 hash=FORMAT:HEX,OCT:$h1
 [dg11]
 number=INTEGER:11
 hash=FORMAT:HEX,OCT:$h11
+[dg14]
+number=INTEGER:14
+hash=FORMAT:HEX,OCT:$h14
 CNF
 openssl asn1parse -genconf lds.cnf -noout -out lds.bin
 

@@ -1,0 +1,641 @@
+//! The card side of an eMRTD (ICAO 9303): the file system (EF.CardAccess in the master
+//! file; EF.COM, the data groups and EF.SOD in the eMRTD application), READ BINARY by SFI
+//! or offset, PACE (ECDH Generic and Integrated Mapping) with the CAN or the MRZ, secure
+//! messaging, and Chip Authentication. It shares the protocol crate's primitives (curves,
+//! KDF, authentication tokens, secure messaging codec), written once for both sides.
+//!
+//! Access conditions follow ICAO 9303-11 §4.1: before PACE only SELECT, EF.CardAccess
+//! and PACE's own commands; application files need secure messaging.
+
+use std::collections::BTreeMap;
+
+use der::asn1::ObjectIdentifier;
+use sesame_apdu::sm::{CipherSuite, SessionKeys, SmCodec, SuiteCipher};
+use sesame_apdu::tlv::{self, Tag, TlvBuilder};
+use sesame_apdu::{Capabilities, Command, Response, StatusWord};
+use sesame_protocol::EMRTD_AID;
+use sesame_protocol::ec::{Curve, x_coordinate};
+use sesame_protocol::kdf::{KeyPurpose, Password, kdf};
+use sesame_protocol::pace::{Mapping, authentication_token, nonce_len, pseudo_random};
+use sesame_protocol::random::{RandomSource, SystemRandom};
+use sesame_protocol::security_infos::{CaProtocol, PaceProtocol, SecurityInfos};
+use zeroize::Zeroizing;
+
+use crate::CardHandler;
+
+/// What a personalised chip holds: its files and its secrets.
+#[derive(Clone)]
+pub struct CardContents {
+    /// EF.CardAccess (the PACE protocols offered); `None` for a BAC-only passport.
+    pub card_access: Option<Vec<u8>>,
+    /// The application's elementary files, by short file identifier (EF.COM 1E, EF.SOD
+    /// 1D, DGn n).
+    pub files: BTreeMap<u8, Vec<u8>>,
+    /// The Card Access Number.
+    pub can: Zeroizing<String>,
+    /// The MRZ information (document number, birth and expiry dates with check digits).
+    pub mrz_information: Option<Zeroizing<String>>,
+    /// The Chip Authentication private key (big-endian scalar) and its curve.
+    pub chip_authentication_key: Option<(Curve, Zeroizing<Vec<u8>>)>,
+}
+
+impl std::fmt::Debug for CardContents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardContents")
+            .field("files", &self.files.keys().collect::<Vec<_>>())
+            .field("secrets", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the card is in PACE.
+enum PaceState {
+    /// MSE:Set AT received.
+    Selected {
+        protocol: PaceProtocol,
+        oid: Vec<u8>,
+        curve: Curve,
+        password: Password,
+    },
+    /// Step 1 answered: the nonce s.
+    Nonce {
+        protocol: PaceProtocol,
+        oid: Vec<u8>,
+        curve: Curve,
+        s: Zeroizing<Vec<u8>>,
+    },
+    /// Step 2 answered: the mapped generator.
+    Mapped {
+        protocol: PaceProtocol,
+        oid: Vec<u8>,
+        curve: Curve,
+        generator: Vec<u8>,
+    },
+    /// Step 3 answered: the keys and both ephemeral keys.
+    Agreed {
+        oid: Vec<u8>,
+        keys: SessionKeys,
+        ours: Vec<u8>,
+        theirs: Vec<u8>,
+    },
+}
+
+/// The card's security state.
+enum Session {
+    /// Nothing established.
+    Plain,
+    /// PACE under way.
+    Pace(PaceState),
+    /// Secure messaging established (after PACE, or CA), with a pending CA protocol.
+    Secure {
+        codec: Box<SmCodec>,
+        ca: Option<(CaProtocol, Option<u32>)>,
+    },
+}
+
+/// An ICAO 9303 eMRTD chip.
+pub struct EmrtdCard {
+    contents: CardContents,
+    session: Session,
+    application_selected: bool,
+    current_file: Option<u8>,
+    rng: Box<dyn RandomSource + Send>,
+    /// Chip Authentication's new session, started after its answer goes out.
+    pending_rekey: Option<SmCodec>,
+    /// Wrong-password count since power-on (for tests and fault injection).
+    pub failed_password_attempts: usize,
+}
+
+impl std::fmt::Debug for EmrtdCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmrtdCard")
+            .field("contents", &self.contents)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ATR a contactless reader builds for the card (PC/SC part 3 §3.1.3.2.3): historical
+/// bytes with card capabilities announcing extended Lc/Le.
+const ATR: [u8; 12] = [
+    0x3B, 0x88, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x52, 0x45, 0x4D,
+];
+
+impl EmrtdCard {
+    /// A card with these contents, drawing its nonces and keys from the system.
+    #[must_use]
+    pub fn new(contents: CardContents) -> Self {
+        Self::with_random(contents, Box::new(SystemRandom))
+    }
+
+    /// A card with a given random source (tests replaying fixed values).
+    #[must_use]
+    pub fn with_random(contents: CardContents, rng: Box<dyn RandomSource + Send>) -> Self {
+        Self {
+            contents,
+            session: Session::Plain,
+            application_selected: false,
+            current_file: None,
+            rng,
+            pending_rekey: None,
+            failed_password_attempts: 0,
+        }
+    }
+
+    /// Whether secure messaging is established.
+    #[must_use]
+    pub const fn is_secure(&self) -> bool {
+        matches!(self.session, Session::Secure { .. })
+    }
+
+    fn answer(&mut self, command: &Command) -> Response {
+        match (command.ins, command.p1, command.p2) {
+            (0xA4, _, _) => self.select(command),
+            (0xB0 | 0xB1, _, _) => self.read_binary(command),
+            (0x22, 0xC1, 0xA4) => self.pace_set_at(command),
+            (0x22, 0x41, 0xA4) => self.ca_set_at(command),
+            (0x86, 0x00, 0x00) => self.general_authenticate(command),
+            _ => Response::status(StatusWord::InstructionNotSupported),
+        }
+    }
+
+    fn select(&mut self, command: &Command) -> Response {
+        match command.p1 {
+            0x04 if command.data == EMRTD_AID => {
+                self.application_selected = true;
+                self.current_file = None;
+                Response::status(StatusWord::Success)
+            }
+            0x04 => Response::status(StatusWord::FileNotFound),
+            0x00 | 0x02 => {
+                let fid = match command.data.as_slice() {
+                    [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+                    _ => return Response::status(StatusWord::IncorrectP1P2),
+                };
+                let [hi, lo] = fid.to_be_bytes();
+                let sfi = match (hi, lo) {
+                    (0x01, 0x1C) if self.contents.card_access.is_some() => Some(0x1C),
+                    (0x01, n)
+                        if self.application_selected && self.contents.files.contains_key(&n) =>
+                    {
+                        Some(n)
+                    }
+                    (0x3F, 0x00) => {
+                        self.application_selected = false;
+                        self.current_file = None;
+                        return Response::status(StatusWord::Success);
+                    }
+                    _ => None,
+                };
+                match sfi {
+                    Some(sfi) => {
+                        self.current_file = Some(sfi);
+                        Response::status(StatusWord::Success)
+                    }
+                    None => Response::status(StatusWord::FileNotFound),
+                }
+            }
+            _ => Response::status(StatusWord::IncorrectP1P2),
+        }
+    }
+
+    fn file(&self, sfi: u8) -> Result<&[u8], StatusWord> {
+        if sfi == 0x1C {
+            return self
+                .contents
+                .card_access
+                .as_deref()
+                .ok_or(StatusWord::FileNotFound);
+        }
+        if !self.application_selected {
+            return Err(StatusWord::FileNotFound);
+        }
+        if !self.is_secure() {
+            return Err(StatusWord::SecurityStatusNotSatisfied);
+        }
+        self.contents
+            .files
+            .get(&sfi)
+            .map(Vec::as_slice)
+            .ok_or(StatusWord::FileNotFound)
+    }
+
+    fn read_binary(&mut self, command: &Command) -> Response {
+        let (sfi, offset) = if command.ins == 0xB1 {
+            let offset = tlv::parse_one(&command.data)
+                .ok()
+                .filter(|o| o.tag() == Tag::new(0x54))
+                .map(|o| {
+                    o.value()
+                        .iter()
+                        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+                });
+            match (self.current_file, offset) {
+                (Some(sfi), Some(offset)) => (sfi, offset),
+                _ => return Response::status(StatusWord::CommandNotAllowed),
+            }
+        } else if command.p1 & 0x80 != 0 {
+            (command.p1 & 0x1F, usize::from(command.p2))
+        } else {
+            match self.current_file {
+                Some(sfi) => (
+                    sfi,
+                    usize::from(u16::from_be_bytes([command.p1 & 0x7F, command.p2])),
+                ),
+                None => return Response::status(StatusWord::CommandNotAllowed),
+            }
+        };
+        let file = match self.file(sfi) {
+            Ok(file) => file,
+            Err(sw) => return Response::status(sw),
+        };
+        if offset > file.len() {
+            return Response::status(StatusWord::WrongP1P2);
+        }
+        let wanted = command.le.unwrap_or(256);
+        let end = (offset + wanted).min(file.len());
+        let data = file.get(offset..end).unwrap_or(&[]).to_vec();
+        let sw = if end - offset < wanted {
+            StatusWord::EndOfFile
+        } else {
+            StatusWord::Success
+        };
+        self.current_file = Some(sfi);
+        if command.ins == 0xB1 {
+            let mut wrapped = Vec::new();
+            tlv::write(&mut wrapped, Tag::new(0x53), &data);
+            return Response::new(wrapped, sw);
+        }
+        Response::new(data, sw)
+    }
+
+    fn pace_set_at(&mut self, command: &Command) -> Response {
+        let Some(card_access) = &self.contents.card_access else {
+            return Response::status(StatusWord::InstructionNotSupported);
+        };
+        let Ok(infos) = SecurityInfos::from_der(card_access) else {
+            return Response::status(StatusWord::ReferencedDataNotFound);
+        };
+        let mut oid = None;
+        let mut password_ref = None;
+        for object in tlv::parse(&command.data) {
+            let Ok(object) = object else {
+                return Response::status(StatusWord::IncorrectData);
+            };
+            match object.tag().raw() {
+                0x80 => oid = Some(object.value().to_vec()),
+                0x83 => password_ref = object.value().first().copied(),
+                _ => {}
+            }
+        }
+        let (Some(oid), Some(password_ref)) = (oid, password_ref) else {
+            return Response::status(StatusWord::IncorrectData);
+        };
+        let Some(info) = ObjectIdentifier::from_bytes(&oid)
+            .ok()
+            .and_then(|o| infos.pace_infos().find(|i| i.protocol.oid() == o).cloned())
+        else {
+            return Response::status(StatusWord::ReferencedDataNotFound);
+        };
+        let Some(curve) = infos.pace_curve(&info) else {
+            return Response::status(StatusWord::ReferencedDataNotFound);
+        };
+        let password = match password_ref {
+            0x02 => Password::can(&self.contents.can),
+            0x01 => match &self.contents.mrz_information {
+                Some(mrz) => Password::mrz(mrz),
+                None => return Response::status(StatusWord::ReferencedDataNotFound),
+            },
+            _ => return Response::status(StatusWord::ReferencedDataNotFound),
+        };
+        self.session = Session::Pace(PaceState::Selected {
+            protocol: info.protocol,
+            oid,
+            curve,
+            password,
+        });
+        Response::status(StatusWord::Success)
+    }
+
+    fn ca_set_at(&mut self, command: &Command) -> Response {
+        let Session::Secure { ca, .. } = &mut self.session else {
+            return Response::status(StatusWord::SecurityStatusNotSatisfied);
+        };
+        let mut protocol = None;
+        let mut key_id = None;
+        for object in tlv::parse(&command.data) {
+            let Ok(object) = object else {
+                return Response::status(StatusWord::IncorrectData);
+            };
+            match object.tag().raw() {
+                0x80 => {
+                    protocol = ObjectIdentifier::from_bytes(object.value())
+                        .ok()
+                        .and_then(|o| CaProtocol::from_oid(&o))
+                }
+                0x84 => {
+                    key_id = Some(
+                        object
+                            .value()
+                            .iter()
+                            .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+                    )
+                }
+                _ => {}
+            }
+        }
+        match protocol {
+            Some(protocol) if self.contents.chip_authentication_key.is_some() => {
+                *ca = Some((protocol, key_id));
+                Response::status(StatusWord::Success)
+            }
+            _ => Response::status(StatusWord::ReferencedDataNotFound),
+        }
+    }
+
+    fn general_authenticate(&mut self, command: &Command) -> Response {
+        let Ok(outer) = tlv::parse_one(&command.data) else {
+            return Response::status(StatusWord::IncorrectData);
+        };
+        if outer.tag() != Tag::new(0x7C) {
+            return Response::status(StatusWord::IncorrectData);
+        }
+        let object = |tag: u32| {
+            outer
+                .find(Tag::new(tag))
+                .ok()
+                .flatten()
+                .map(|o| o.value().to_vec())
+        };
+        let session = std::mem::replace(&mut self.session, Session::Plain);
+        let (next, response) = match session {
+            Session::Pace(state) => self.pace_step(state, &object),
+            Session::Secure {
+                codec,
+                ca: Some((protocol, _)),
+            } => self.ca_step(codec, protocol, &object),
+            other => (
+                other,
+                Response::status(StatusWord::ConditionsOfUseNotSatisfied),
+            ),
+        };
+        self.session = next;
+        response
+    }
+
+    fn pace_step(
+        &mut self,
+        state: PaceState,
+        object: &dyn Fn(u32) -> Option<Vec<u8>>,
+    ) -> (Session, Response) {
+        let fail = |sw| (Session::Plain, Response::status(sw));
+        match state {
+            PaceState::Selected {
+                protocol,
+                oid,
+                curve,
+                password,
+            } => {
+                let suite: CipherSuite = protocol.cipher().into();
+                let mut s = Zeroizing::new(vec![0u8; nonce_len(suite)]);
+                if self.rng.fill(&mut s).is_err() {
+                    return fail(StatusWord::ExecutionError);
+                }
+                let k_pi = kdf(suite, &password.pace_secret(), KeyPurpose::Password);
+                let Ok(cipher) = SuiteCipher::new(suite, &k_pi, &k_pi) else {
+                    return fail(StatusWord::ExecutionError);
+                };
+                let mut z = s.to_vec();
+                if cipher.encrypt_cbc(&[], &mut z).is_err() {
+                    return fail(StatusWord::ExecutionError);
+                }
+                let data = TlvBuilder::new()
+                    .constructed(Tag::new(0x7C), |b| b.primitive(Tag::new(0x80), &z))
+                    .finish();
+                (
+                    Session::Pace(PaceState::Nonce {
+                        protocol,
+                        oid,
+                        curve,
+                        s,
+                    }),
+                    Response::new(data, StatusWord::Success),
+                )
+            }
+            PaceState::Nonce {
+                protocol,
+                oid,
+                curve,
+                s,
+            } => {
+                let Some(received) = object(0x81) else {
+                    return fail(StatusWord::IncorrectData);
+                };
+                let suite: CipherSuite = protocol.cipher().into();
+                let (generator, data) = match protocol.mapping() {
+                    Mapping::Generic => {
+                        let Ok(secret) = curve.random_scalar(self.rng.as_mut()) else {
+                            return fail(StatusWord::ExecutionError);
+                        };
+                        let (Ok(public), Ok(h)) =
+                            (curve.mul_base(&secret, None), curve.mul(&secret, &received))
+                        else {
+                            return fail(StatusWord::IncorrectData);
+                        };
+                        let Ok(generator) = curve.map_generic(&s, &h) else {
+                            return fail(StatusWord::IncorrectData);
+                        };
+                        let data = TlvBuilder::new()
+                            .constructed(Tag::new(0x7C), |b| b.primitive(Tag::new(0x82), &public))
+                            .finish();
+                        (generator, data)
+                    }
+                    Mapping::Integrated => {
+                        let Some(r) = pseudo_random(suite, &s, &received, curve.field_bits())
+                        else {
+                            return fail(StatusWord::IncorrectData);
+                        };
+                        let Ok(generator) = curve.map_integrated(&r) else {
+                            return fail(StatusWord::IncorrectData);
+                        };
+                        (generator, vec![0x7C, 0x00])
+                    }
+                    Mapping::ChipAuthentication => return fail(StatusWord::FunctionNotSupported),
+                };
+                (
+                    Session::Pace(PaceState::Mapped {
+                        protocol,
+                        oid,
+                        curve,
+                        generator,
+                    }),
+                    Response::new(data, StatusWord::Success),
+                )
+            }
+            PaceState::Mapped {
+                protocol,
+                oid,
+                curve,
+                generator,
+            } => {
+                let Some(theirs) = object(0x83) else {
+                    return fail(StatusWord::IncorrectData);
+                };
+                let Ok(secret) = curve.random_scalar(self.rng.as_mut()) else {
+                    return fail(StatusWord::ExecutionError);
+                };
+                let (Ok(ours), Ok(shared)) = (
+                    curve.mul_base(&secret, Some(&generator)),
+                    curve.mul(&secret, &theirs),
+                ) else {
+                    return fail(StatusWord::IncorrectData);
+                };
+                if ours == theirs {
+                    return fail(StatusWord::IncorrectData);
+                }
+                let suite: CipherSuite = protocol.cipher().into();
+                let k = x_coordinate(&shared);
+                let keys = SessionKeys {
+                    suite,
+                    enc: kdf(suite, k, KeyPurpose::Encryption),
+                    mac: kdf(suite, k, KeyPurpose::Mac),
+                };
+                let data = TlvBuilder::new()
+                    .constructed(Tag::new(0x7C), |b| b.primitive(Tag::new(0x84), &ours))
+                    .finish();
+                (
+                    Session::Pace(PaceState::Agreed {
+                        oid,
+                        keys,
+                        ours,
+                        theirs,
+                    }),
+                    Response::new(data, StatusWord::Success),
+                )
+            }
+            PaceState::Agreed {
+                oid,
+                keys,
+                ours,
+                theirs,
+            } => {
+                let Some(token) = object(0x85) else {
+                    return fail(StatusWord::IncorrectData);
+                };
+                let Ok(cipher) = SuiteCipher::new(keys.suite, &keys.enc, &keys.mac) else {
+                    return fail(StatusWord::ExecutionError);
+                };
+                if authentication_token(&cipher, &oid, &ours).as_slice() != token.as_slice() {
+                    // The terminal used another password: its keys differ.
+                    self.failed_password_attempts += 1;
+                    return fail(StatusWord::VerificationFailed);
+                }
+                let our_token = authentication_token(&cipher, &oid, &theirs);
+                let Ok(codec) = SmCodec::new(&keys, &vec![0; keys.suite.block_size()]) else {
+                    return fail(StatusWord::ExecutionError);
+                };
+                let data = TlvBuilder::new()
+                    .constructed(Tag::new(0x7C), |b| b.primitive(Tag::new(0x86), &our_token))
+                    .finish();
+                (
+                    Session::Secure {
+                        codec: Box::new(codec),
+                        ca: None,
+                    },
+                    Response::new(data, StatusWord::Success),
+                )
+            }
+        }
+    }
+
+    fn ca_step(
+        &mut self,
+        codec: Box<SmCodec>,
+        protocol: CaProtocol,
+        object: &dyn Fn(u32) -> Option<Vec<u8>>,
+    ) -> (Session, Response) {
+        let keep = |codec| {
+            (
+                Session::Secure { codec, ca: None },
+                Response::status(StatusWord::IncorrectData),
+            )
+        };
+        let (Some(terminal_key), Some((curve, secret))) =
+            (object(0x80), self.contents.chip_authentication_key.as_ref())
+        else {
+            return keep(codec);
+        };
+        let Ok(shared) = curve.mul(secret, &terminal_key) else {
+            return keep(codec);
+        };
+        let suite: CipherSuite = protocol.cipher.into();
+        let k = x_coordinate(&shared);
+        let keys = SessionKeys {
+            suite,
+            enc: kdf(suite, k, KeyPurpose::Encryption),
+            mac: kdf(suite, k, KeyPurpose::Mac),
+        };
+        let Ok(new_codec) = SmCodec::new(&keys, &vec![0; suite.block_size()]) else {
+            return keep(codec);
+        };
+        // The answer goes out under the old keys; the new session starts after it.
+        self.pending_rekey = Some(new_codec);
+        (
+            Session::Secure { codec, ca: None },
+            Response::new(vec![0x7C, 0x00], StatusWord::Success),
+        )
+    }
+}
+
+impl CardHandler for EmrtdCard {
+    fn atr(&self) -> Vec<u8> {
+        let mut atr = ATR.to_vec();
+        let tck = atr.iter().skip(1).fold(0u8, |acc, b| acc ^ b);
+        atr.push(tck);
+        atr
+    }
+
+    fn reset(&mut self) {
+        self.session = Session::Plain;
+        self.application_selected = false;
+        self.current_file = None;
+        self.pending_rekey = None;
+    }
+
+    fn process(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let Ok(command) = Command::parse(bytes) else {
+            return Response::status(StatusWord::WrongLength).to_bytes();
+        };
+        if command.cla & 0x0C != 0x0C {
+            // A plain command ends any secure messaging session (ICAO 9303-11 §9.8.1).
+            if self.is_secure() {
+                self.session = Session::Plain;
+            }
+            return self.answer(&command).to_bytes();
+        }
+        let plain = match &mut self.session {
+            Session::Secure { codec, .. } => codec.unprotect_command(&command),
+            _ => return Response::status(StatusWord::SmDataObjectsMissing).to_bytes(),
+        };
+        let Ok(plain) = plain else {
+            // A wrong MAC or malformed SM objects: the session keys are gone.
+            self.session = Session::Plain;
+            return Response::status(StatusWord::SmDataObjectsIncorrect).to_bytes();
+        };
+        let response = self.answer(&plain);
+        let protected = match &mut self.session {
+            Session::Secure { codec, .. } => codec.protect_response(&response, plain.ins & 1 == 1),
+            _ => response,
+        };
+        if let Some(codec) = self.pending_rekey.take() {
+            self.session = Session::Secure {
+                codec: Box::new(codec),
+                ca: None,
+            };
+        }
+        protected.to_bytes()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::EXTENDED
+    }
+}

@@ -1,0 +1,186 @@
+//! `sesame_protocol::reader::read_document` against the virtual eMRTD card, in process:
+//! PACE (Generic and Integrated Mapping, AES-256, brainpoolP256r1) with the CAN, Chip
+//! Authentication, the files, and Passive Authentication of a SOD made by OpenSSL
+//! (`protocol/tests/data/pa/make.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sesame_emulator::{CardContents, EmrtdCard, InProcessCard};
+use sesame_protocol::ca::CaError;
+use sesame_protocol::ec::Curve;
+use sesame_protocol::kdf::Password;
+use sesame_protocol::lds::DataGroup;
+use sesame_protocol::pa::{Certificate, Sod, TrustStore};
+use sesame_protocol::pace::PaceError;
+use sesame_protocol::random::SystemRandom;
+use sesame_protocol::reader::{AccessControl, DocumentError, ReadRequest, ReadStep, read_document};
+use sesame_protocol::security_infos::Mapping;
+use zeroize::Zeroizing;
+
+fn data(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocol/tests/data/pa")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn contents(card_access: Vec<u8>) -> CardContents {
+    let files = BTreeMap::from([
+        (0x01, data("dg1.bin")),
+        (0x0B, data("dg11.bin")),
+        (0x0E, data("dg14.bin")),
+        (0x1D, data("sod-ec.bin")),
+    ]);
+    let ca_key = hex(String::from_utf8(data("ca-private.hex")).unwrap().trim());
+    CardContents {
+        card_access: Some(card_access),
+        files,
+        can: Zeroizing::new("123456".into()),
+        mrz_information: None,
+        chip_authentication_key: Some((Curve::BrainpoolP256r1, Zeroizing::new(ca_key))),
+    }
+}
+
+fn trust() -> TrustStore {
+    let mut store = TrustStore::new();
+    store.add_der(&data("csca-ec.der")).unwrap();
+    store
+}
+
+fn now() -> i64 {
+    let sod = Sod::parse(&data("sod-ec.bin")).unwrap();
+    Certificate::from_der(sod.document_signer.as_deref().unwrap())
+        .unwrap()
+        .not_before
+        + 86_400
+}
+
+fn request<'a>(can: &str, trust: &'a TrustStore) -> ReadRequest<'a> {
+    ReadRequest {
+        password: Password::can(can),
+        data_groups: vec![DataGroup::Dg11],
+        active_authentication: None,
+        trust: Some(trust),
+        now: now(),
+    }
+}
+
+#[test]
+fn cnie_like_read_with_pace_gm_ca_and_pa() {
+    let mut card = InProcessCard::new(EmrtdCard::new(contents(data("cardaccess.bin"))));
+    let trust = trust();
+    let mut steps = Vec::new();
+    let document = read_document(
+        &mut card,
+        &request("123456", &trust),
+        &mut SystemRandom,
+        &mut |s| steps.push(s),
+    )
+    .unwrap();
+
+    let AccessControl::Pace(protocol) = document.access else {
+        panic!("{:?}", document.access)
+    };
+    assert_eq!(protocol.mapping(), Mapping::Generic);
+    assert_eq!(document.mrz.document_number(), "D23145890");
+    assert_eq!(document.mrz.primary_identifier(), "ERIKSSON");
+    assert!(document.dg11.is_some());
+    let ca = document
+        .chip_authentication
+        .as_ref()
+        .expect("chip authentication");
+    assert_eq!(ca.protocol, "0.4.0.127.0.7.2.2.3.2.4");
+    let pa = document
+        .passive_authentication
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap();
+    assert_eq!(pa.data_groups, [1, 11, 14]);
+    assert!(steps.contains(&ReadStep::ChipAuthentication));
+    assert!(steps.contains(&ReadStep::PassiveAuthentication));
+    // CardAccess, MSE + 4 GA, SELECT, DG14, MSE + GA (CA), DG1, DG11, SOD.
+    assert_eq!(document.exchange.apdus, 13, "{:?}", document.exchange);
+}
+
+#[test]
+fn integrated_mapping_read() {
+    // EF.CardAccess with only the IM PACEInfo (the second SEQUENCE of the file).
+    let full = data("cardaccess.bin");
+    let im = full[22..].to_vec();
+    let mut card_access = vec![0x31, u8::try_from(im.len()).unwrap()];
+    card_access.extend_from_slice(&im);
+    let mut card = InProcessCard::new(EmrtdCard::new(contents(card_access)));
+    let trust = trust();
+    let document = read_document(
+        &mut card,
+        &request("123456", &trust),
+        &mut SystemRandom,
+        &mut |_| {},
+    )
+    .unwrap();
+    let AccessControl::Pace(protocol) = document.access else {
+        panic!()
+    };
+    assert_eq!(protocol.mapping(), Mapping::Integrated);
+    assert!(document.passive_authentication.unwrap().is_ok());
+}
+
+#[test]
+fn a_wrong_can_is_reported_and_nothing_is_read() {
+    let mut card = InProcessCard::new(EmrtdCard::new(contents(data("cardaccess.bin"))));
+    let trust = trust();
+    let err = read_document(
+        &mut card,
+        &request("654321", &trust),
+        &mut SystemRandom,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DocumentError::Pace(PaceError::WrongPassword {
+                password: "CAN",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(card.card_mut().failed_password_attempts, 1);
+    assert!(!card.card_mut().is_secure());
+}
+
+#[test]
+fn a_chip_without_its_ca_key_fails_chip_authentication() {
+    let mut contents = contents(data("cardaccess.bin"));
+    // A clone: same files (same DG14 public key), another private key.
+    contents.chip_authentication_key =
+        Some((Curve::BrainpoolP256r1, Zeroizing::new(vec![0x11; 32])));
+    let mut card = InProcessCard::new(EmrtdCard::new(contents));
+    let trust = trust();
+    let err = read_document(
+        &mut card,
+        &request("123456", &trust),
+        &mut SystemRandom,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DocumentError::ChipAuthentication(CaError::NotConfirmed)
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("may be a copy"), "{err}");
+}
