@@ -181,6 +181,20 @@ fn trust_store_from_a_directory_of_der_and_pem() {
     assert_eq!(store.len(), 12);
 }
 
+/// An ICAO master list (made by OpenSSL, certificates not in DER order) loads both
+/// CSCAs, and a SOD verifies against it.
+#[test]
+fn trust_store_from_a_master_list() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/pa/masterlist");
+    let store = TrustStore::from_dir(&dir).unwrap();
+    assert_eq!(store.len(), 2);
+    let sod = Sod::parse(&data("sod-ec.bin")).unwrap();
+    let (dg1, _) = dgs();
+    verify(&sod, &[(1, &dg1)], &store, now_for(&sod)).unwrap();
+    let mut other = TrustStore::new();
+    assert!(other.add_master_list(&data("sod-ec.bin")).is_err());
+}
+
 #[test]
 fn malformed_sods_are_errors() {
     assert!(Sod::parse(&[]).is_err());

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
+use der::Decode;
 use der::asn1::OctetString;
-use der::{Decode, Encode};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::ber;
@@ -84,12 +84,25 @@ impl TrustStore {
             .map_err(|e| e.to_string())?
             .into_bytes()
             .into_vec();
-        let list = MasterList::from_der(&content)
-            .map_err(|e| format!("the master list does not decode ({e})"))?;
+        // CscaMasterList ::= SEQUENCE { version INTEGER, certList SET OF Certificate }.
+        // Read with the BER-TLV parser rather than a DER SET OF: published master lists
+        // do not always sort their certificates.
+        let malformed =
+            |e: sesame_apdu::tlv::TlvError| format!("the master list does not decode ({e})");
+        let list = sesame_apdu::tlv::parse_one(&content).map_err(malformed)?;
+        let mut fields = list.children().map_err(malformed)?;
+        let _version = fields
+            .next()
+            .ok_or("the master list is empty")?
+            .map_err(malformed)?;
+        let certificates = fields
+            .next()
+            .ok_or("the master list has no certificates")?
+            .map_err(malformed)?;
         let mut added = 0;
-        for cert in list.cert_list.iter() {
-            let der = cert.to_der().map_err(|e| e.to_string())?;
-            self.cscas.push(Certificate::from_der(&der)?);
+        for cert in certificates.children().map_err(malformed)? {
+            self.cscas
+                .push(Certificate::from_der(cert.map_err(malformed)?.raw())?);
             added += 1;
         }
         Ok(added)
@@ -159,13 +172,6 @@ impl TrustStore {
     pub fn is_empty(&self) -> bool {
         self.cscas.is_empty()
     }
-}
-
-/// `CscaMasterList` (ICAO 9303-12 §9).
-#[derive(der::Sequence)]
-struct MasterList {
-    version: u8,
-    cert_list: der::asn1::SetOfVec<der::asn1::Any>,
 }
 
 /// Checks that `der` is an X.509 certificate x509-parser accepts.

@@ -5,7 +5,7 @@
 # new keys, new dates); the tests read the files, they never run this script.
 set -euo pipefail
 cd "$(dirname "$0")"
-rm -f ./*.pem ./*.key ./*.der ./*.bin ./*.srl ./*.csr ./*.cnf
+rm -rf ./*.pem ./*.key ./*.der ./*.bin ./*.srl ./*.csr ./*.cnf ./*.hex masterlist
 
 subj() { echo "/C=UT/O=Sesame TEST/OU=Not a real authority/CN=$1"; }
 ext_ca=$(mktemp); ext_ds=$(mktemp)
@@ -162,3 +162,23 @@ rm -f sod-ec-ber.cms ./*.csr ./*.srl lds.cnf "$ext_ca" "$ext_ds"
 # The private keys are test keys; keep only what the tests read.
 rm -f ./*.key
 ls -l
+
+# An ICAO CSCA master list (ICAO 9303-12 §9) holding the RSA and EC CSCAs, in that
+# order (not DER-sorted, as published lists sometimes are), signed by a throwaway master
+# list signer.
+mkdir -p masterlist
+python3 - <<'PY'
+def length(n):
+    if n < 0x80: return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+certs = open('csca-rsa.der', 'rb').read() + open('csca-ec.der', 'rb').read()
+cert_set = b'\x31' + length(len(certs)) + certs
+body = b'\x02\x01\x00' + cert_set
+open('masterlist/content.der', 'wb').write(b'\x30' + length(len(body)) + body)
+PY
+openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout masterlist/signer.key \
+    -subj "$(subj 'Sesame TEST Master List Signer')" -days 3650 -out masterlist/signer.pem 2>/dev/null
+openssl cms -sign -binary -nodetach -nosmimecap -in masterlist/content.der -econtent_type 2.23.136.1.1.2 \
+    -signer masterlist/signer.pem -inkey masterlist/signer.key -md sha256 -outform DER -out masterlist/test.ml
+rm -f masterlist/content.der masterlist/signer.key masterlist/signer.pem
