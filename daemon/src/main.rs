@@ -4,7 +4,10 @@
 //! - `sesamed readers` lists the PC/SC readers, whether a card is present and its ATR
 //!   (`--json` for machines, `--watch` to follow reader and card events);
 //! - `sesamed probe` connects to a card, tells whether it holds the eMRTD application
-//!   (an ICAO 9303 identity card or passport), and measures the APDU round trip.
+//!   (an ICAO 9303 identity card or passport), and measures the APDU round trip;
+//! - `sesamed read` reads an identity document with its CAN (from standard input, never
+//!   from the command line): PACE, Chip Authentication, the identity, and Passive
+//!   Authentication against the CSCAs of `--csca`, with each step shown as it runs.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -37,6 +40,18 @@ enum Cmd {
         #[arg(long)]
         watch: bool,
     },
+    /// Read an identity document: the CAN is read from standard input.
+    Read {
+        /// The reader to use (default: the first one with a card).
+        #[arg(long)]
+        reader: Option<String>,
+        /// A directory of trusted CSCA certificates (DER, PEM) and ICAO master lists.
+        #[arg(long)]
+        csca: Option<std::path::PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Connect to a card, check for the eMRTD application, measure the APDU round trip.
     Probe {
         /// The reader to use (default: the first one with a card).
@@ -60,6 +75,12 @@ enum CliError {
     Transport(#[from] TransportError),
     #[error("no reader has a card in it")]
     NoCardAnywhere,
+    #[error(transparent)]
+    Document(#[from] sesame_protocol::reader::DocumentError),
+    #[error(transparent)]
+    Trust(#[from] sesame_protocol::pa::TrustStoreError),
+    #[error("no CAN was given on standard input")]
+    NoCan,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +88,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Readers { json, watch: false } => list_readers(json).map_err(CliError::from),
         Cmd::Readers { json, watch: true } => watch_readers(json).map_err(CliError::from),
+        Cmd::Read { reader, csca, json } => read(reader.as_deref(), csca.as_deref(), json),
         Cmd::Probe {
             reader,
             repeat,
@@ -92,6 +114,9 @@ fn hint(e: &CliError) -> &'static str {
             " Plug in a reader, or start the virtual card (see the README)."
         }
         CliError::NoCardAnywhere => " Put the card on the reader and try again.",
+        CliError::Document(sesame_protocol::reader::DocumentError::Pace(
+            sesame_protocol::pace::PaceError::WrongPassword { .. },
+        )) => " The CAN is the six-digit number printed on the front of the card.",
         _ => "",
     }
 }
@@ -101,7 +126,179 @@ const fn exit_code(e: &CliError) -> u8 {
     match e {
         CliError::Pcsc(PcscError::NoReaders) | CliError::NoCardAnywhere => 1,
         CliError::Pcsc(PcscError::NoService) | CliError::Transport(TransportError::NoService) => 2,
+        CliError::Document(sesame_protocol::reader::DocumentError::Pace(
+            sesame_protocol::pace::PaceError::WrongPassword { .. },
+        )) => 4,
         _ => 3,
+    }
+}
+
+/// The first reader with a card, or the named one.
+fn choose_reader(service: &PcscService, reader: Option<&str>) -> Result<String, CliError> {
+    match reader {
+        Some(name) => Ok(name.to_owned()),
+        None => service
+            .readers()?
+            .into_iter()
+            .find(|r| r.card_present)
+            .map(|r| r.name)
+            .ok_or(CliError::NoCardAnywhere),
+    }
+}
+
+/// What `sesamed read --json` prints: the identity and what was proven. Never the CAN.
+#[derive(serde::Serialize)]
+struct ReadReport {
+    document_code: String,
+    issuing_state: String,
+    document_number: String,
+    family_name: String,
+    given_names: String,
+    nationality: String,
+    birth_date: Option<String>,
+    sex: String,
+    expiry_date: String,
+    access_control: String,
+    chip_authentication: bool,
+    passive_authentication: String,
+    apdus: usize,
+    bytes: usize,
+}
+
+fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Result<(), CliError> {
+    use sesame_protocol::reader::{AccessControl, ReadRequest, ReadStep, read_document};
+    let trust = csca
+        .map(sesame_protocol::pa::TrustStore::from_dir)
+        .transpose()?;
+    let service = PcscService::establish()?;
+    let name = choose_reader(&service, reader)?;
+    if !json {
+        eprint!("Card access number (6 digits): ");
+    }
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|_| CliError::NoCan)?;
+    let can = line.trim();
+    if can.is_empty() {
+        return Err(CliError::NoCan);
+    }
+    let mut card = service.connect(&name)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let request = ReadRequest {
+        password: sesame_protocol::kdf::Password::can(can),
+        data_groups: vec![sesame_protocol::lds::DataGroup::Dg11],
+        active_authentication: None,
+        trust: trust.as_ref(),
+        now,
+    };
+    let mut on_step = |step: ReadStep| {
+        if !json {
+            eprintln!("  {}", step_text(step));
+        }
+    };
+    let document = read_document(
+        &mut card,
+        &request,
+        &mut sesame_protocol::random::SystemRandom,
+        &mut on_step,
+    )?;
+    let mrz = &document.mrz;
+    let date = |d: sesame_protocol::lds::MrzDate, year: u16| {
+        format!(
+            "{year:04}-{:02}-{:02}",
+            d.month.unwrap_or(0),
+            d.day.unwrap_or(0)
+        )
+    };
+    let this_year = 1970 + u16::try_from(now / 31_556_952).unwrap_or(0);
+    let report = ReadReport {
+        document_code: mrz.document_code().to_owned(),
+        issuing_state: mrz.issuing_state().to_owned(),
+        document_number: mrz.document_number().to_owned(),
+        family_name: mrz.primary_identifier().to_owned(),
+        given_names: mrz.secondary_identifier().to_owned(),
+        nationality: mrz.nationality().to_owned(),
+        birth_date: mrz.birth_date().map(|d| date(d, d.birth_year(this_year))),
+        sex: format!("{:?}", mrz.sex()),
+        expiry_date: date(mrz.expiry_date(), mrz.expiry_date().expiry_year(this_year)),
+        access_control: match document.access {
+            AccessControl::Pace(protocol) => format!("PACE {}", protocol.oid()),
+            AccessControl::Bac => "BAC".to_owned(),
+        },
+        chip_authentication: document.chip_authentication.is_some(),
+        passive_authentication: match &document.passive_authentication {
+            None => "not checked (no --csca given)".to_owned(),
+            Some(Ok(pa)) => format!("verified: signed by {}", pa.csca.subject),
+            Some(Err(e)) => format!("FAILED: {e}"),
+        },
+        apdus: document.exchange.apdus,
+        bytes: document.exchange.bytes_sent + document.exchange.bytes_received,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    println!(
+        "name:          {} {}",
+        report.given_names, report.family_name
+    );
+    println!(
+        "born:          {}",
+        report.birth_date.as_deref().unwrap_or("unknown")
+    );
+    println!("sex:           {}", report.sex);
+    println!("nationality:   {}", report.nationality);
+    println!(
+        "document:      {} {} issued by {}, expires {}",
+        report.document_code, report.document_number, report.issuing_state, report.expiry_date
+    );
+    println!(
+        "chip:          {}{}",
+        report.access_control,
+        if report.chip_authentication {
+            ", chip authenticated"
+        } else {
+            ""
+        }
+    );
+    println!("signature:     {}", report.passive_authentication);
+    println!(
+        "exchange:      {} APDUs, {} bytes",
+        report.apdus, report.bytes
+    );
+    Ok(())
+}
+
+/// A step of the read, in words.
+fn step_text(step: sesame_protocol::reader::ReadStep) -> String {
+    use sesame_protocol::pace::PaceStep;
+    use sesame_protocol::reader::ReadStep;
+    match step {
+        ReadStep::CardAccess => "reading the card's security information".into(),
+        ReadStep::Pace(PaceStep::SetAuthenticationTemplate) => {
+            "opening the chip with the CAN (PACE)".into()
+        }
+        ReadStep::Pace(PaceStep::EncryptedNonce) => "  PACE: encrypted nonce".into(),
+        ReadStep::Pace(PaceStep::Mapping) => "  PACE: mapping".into(),
+        ReadStep::Pace(PaceStep::KeyAgreement) => "  PACE: key agreement".into(),
+        ReadStep::Pace(PaceStep::MutualAuthentication) => "  PACE: mutual authentication".into(),
+        ReadStep::Bac => "opening the chip with the MRZ (BAC)".into(),
+        ReadStep::SelectApplication => "selecting the identity application".into(),
+        ReadStep::ReadFile(file) => format!("reading {file}"),
+        ReadStep::ChipAuthentication => "checking the chip is genuine (chip authentication)".into(),
+        ReadStep::ActiveAuthentication => {
+            "checking the chip is genuine (active authentication)".into()
+        }
+        ReadStep::PassiveAuthentication => {
+            "checking the issuer's signature (passive authentication)".into()
+        }
     }
 }
 

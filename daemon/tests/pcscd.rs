@@ -13,7 +13,12 @@ use std::time::{Duration, Instant};
 use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};
 use sesame_daemon::pcsc_reader::{PcscService, ReaderEvent, ReaderInfo};
 use sesame_emulator::testing::{PluggedCard, Slot, pcscd, plug};
-use sesame_emulator::{CardHandler, MinimalCard};
+use sesame_emulator::{CardHandler, EmrtdCard, MinimalCard, sample};
+use sesame_protocol::kdf::Password;
+use sesame_protocol::lds::DataGroup;
+use sesame_protocol::pa::TrustStore;
+use sesame_protocol::random::SystemRandom;
+use sesame_protocol::reader::{ReadRequest, read_document};
 use sesame_protocol::{EMRTD_AID, SelectError, select_application};
 
 /// A card in a vpcd reader for one test. Dropping it pulls the card out and waits until
@@ -270,6 +275,98 @@ fn sesamed_probe_finds_the_emrtd_application() {
     assert_eq!(report["select_status"], "9000");
     assert_eq!(report["extended_length"], true);
     assert_eq!(report["round_trips"], 5);
+}
+
+/// The whole read through the real pcscd: the sample identity card in a vpcd reader,
+/// PACE with the CAN, Chip Authentication, Passive Authentication against its test CSCA.
+#[test]
+fn read_document_through_pcscd() {
+    let Some(pcscd) = pcscd() else { return };
+    let slot = pcscd.slot();
+    let card = EmrtdCard::new(sample::sample_card());
+    let atr = card.atr();
+    let plugged = plug(slot.port, card);
+    let service = PcscService::establish().unwrap();
+    let reader = wait_for_card(&service, &atr);
+    let mut trust = TrustStore::new();
+    trust.add_der(sample::SAMPLE_CSCA).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let request = ReadRequest {
+        password: Password::can(sample::SAMPLE_CAN),
+        data_groups: vec![DataGroup::Dg11],
+        active_authentication: None,
+        trust: Some(&trust),
+        now: i64::try_from(now).unwrap(),
+    };
+    {
+        let mut pcsc_card = service.connect(&reader.name).unwrap();
+        let document =
+            read_document(&mut pcsc_card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
+        assert_eq!(document.mrz.primary_identifier(), "ERIKSSON");
+        assert!(document.chip_authentication.is_some());
+        assert!(document.passive_authentication.as_ref().unwrap().is_ok());
+    }
+
+    // `sesamed read`, the CAN on standard input: the identity, verified.
+    let dir = std::env::temp_dir().join(format!("sesame-csca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("csca.der"), sample::SAMPLE_CSCA).unwrap();
+    let mut child = Process::new(env!("CARGO_BIN_EXE_sesamed"))
+        .args(["read", "--json", "--reader", &reader.name, "--csca"])
+        .arg(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"123456\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["family_name"], "ERIKSSON");
+    assert_eq!(report["chip_authentication"], true);
+    assert!(
+        report["passive_authentication"]
+            .as_str()
+            .unwrap()
+            .starts_with("verified"),
+        "{report}"
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("123456"), "the CAN must never be printed");
+
+    // A wrong CAN: one readable line, its own exit code.
+    let mut child = Process::new(env!("CARGO_BIN_EXE_sesamed"))
+        .args(["read", "--reader", &reader.name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"654321\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.lines().any(|l| l.starts_with("sesamed: wrong CAN")),
+        "{err}"
+    );
+    assert!(!err.contains("654321"));
+    plugged.remove();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// With no pcscd to talk to, `sesamed readers` says so in one readable line and exits

@@ -15,6 +15,7 @@
 
 pub mod emrtd;
 mod minimal;
+pub mod sample;
 pub mod testing;
 pub mod vpcd;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sesame_emulator::MinimalCard;
 use sesame_emulator::vpcd::{DEFAULT_PORT, VpcdLink};
+use sesame_emulator::{CardHandler, EmrtdCard, MinimalCard, sample};
 
 #[derive(Parser)]
 #[command(name = "sesame-card", version, about = "The Sésame virtual card")]
@@ -29,6 +29,9 @@ enum Cmd {
         /// Give up after this many seconds without reaching vpcd (0: keep trying).
         #[arg(long, default_value_t = 0)]
         connect_timeout: u64,
+        /// Serve the minimal card (SELECT only) instead of the sample identity card.
+        #[arg(long)]
+        minimal: bool,
     },
 }
 
@@ -38,20 +41,27 @@ fn main() -> anyhow::Result<()> {
         Cmd::Run {
             vpcd,
             connect_timeout,
-        } => run(&vpcd, connect_timeout),
+            minimal,
+        } => {
+            let mut card: Box<dyn CardHandler> = if minimal {
+                Box::new(MinimalCard::new())
+            } else {
+                Box::new(EmrtdCard::new(sample::sample_card()))
+            };
+            run(card.as_mut(), &vpcd, connect_timeout)
+        }
     }
 }
 
 /// Serves the card; when vpcd goes away (pcscd restarted), connects again.
-fn run(vpcd: &str, connect_timeout: u64) -> anyhow::Result<()> {
-    let mut card = MinimalCard::new();
+fn run(card: &mut dyn CardHandler, vpcd: &str, connect_timeout: u64) -> anyhow::Result<()> {
     let mut waited = 0u64;
     loop {
         match VpcdLink::connect(vpcd) {
             Ok(mut link) => {
                 waited = 0;
                 eprintln!("sesame-card: card inserted in the vpcd reader at {vpcd}");
-                link.serve(&mut card, &|| false)
+                link.serve(card, &|| false)
                     .with_context(|| format!("link to vpcd at {vpcd} failed"))
                     .unwrap_or_else(|e| eprintln!("sesame-card: {e:#}"));
                 eprintln!("sesame-card: vpcd closed the connection; reconnecting");
