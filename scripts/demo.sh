@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The main job on its embedded default (README): no hardware needed. It installs what it
 # needs on a fresh Debian machine, builds Sésame, starts a private pcscd with the
-# vsmartcard vpcd driver, plugs the virtual card into it, and shows what a user sees:
-# the reader list and a probe of the card (eMRTD application, APDU round trip).
+# vsmartcard vpcd driver, plugs the sample identity card into it, and shows what a user
+# sees: the reader list, a probe of the card, and the document read with its CAN
+# (PACE, Chip Authentication, Passive Authentication against the sample's test CSCA).
 #
-# Today the virtual card is the minimal one of the foundation (it answers SELECT of the
-# eMRTD application); the full flow (PACE, Chip Authentication, the consent page and the
-# reference IdP) plugs into the same places as the later issues land.
+# The browser flow (consent page, reference IdP) plugs into the same places as the later
+# issues land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
@@ -34,3 +34,5 @@ echo "==> sesamed readers"
 ./target/debug/sesamed readers
 echo "==> sesamed probe"
 ./target/debug/sesamed probe --repeat 50
+echo "==> sesamed read (CAN 123456 on standard input)"
+echo 123456 | ./target/debug/sesamed read --csca protocol/tests/data/pa/masterlist

@@ -172,7 +172,7 @@ fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Res
         .transpose()?;
     let service = PcscService::establish()?;
     let name = choose_reader(&service, reader)?;
-    if !json {
+    if !json && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprint!("Card access number (6 digits): ");
     }
     let mut line = zeroize::Zeroizing::new(String::new());
@@ -226,7 +226,12 @@ fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Res
         sex: format!("{:?}", mrz.sex()),
         expiry_date: date(mrz.expiry_date(), mrz.expiry_date().expiry_year(this_year)),
         access_control: match document.access {
-            AccessControl::Pace(protocol) => format!("PACE {}", protocol.oid()),
+            AccessControl::Pace(protocol) => format!(
+                "PACE {:?} {:?} mapping, {:?}",
+                protocol.key_agreement(),
+                protocol.mapping(),
+                protocol.cipher()
+            ),
             AccessControl::Bac => "BAC".to_owned(),
         },
         chip_authentication: document.chip_authentication.is_some(),
