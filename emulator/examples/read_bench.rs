@@ -14,10 +14,20 @@ use sesame_protocol::random::SystemRandom;
 use sesame_protocol::reader::{ReadRequest, read_document};
 
 fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(30).max(1);
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(30)
+        .max(1);
     let mut trust = TrustStore::new();
-    trust.add_der(sample::SAMPLE_CSCA).map_err(anyhow::Error::msg)?;
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs())?;
+    trust
+        .add_der(sample::SAMPLE_CSCA)
+        .map_err(anyhow::Error::msg)?;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs(),
+    )?;
     let request = ReadRequest {
         password: Password::can(sample::SAMPLE_CAN),
         data_groups: vec![DataGroup::Dg11],
@@ -32,7 +42,10 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {})?;
         times.push(start.elapsed().as_secs_f64() * 1000.0);
-        anyhow::ensure!(matches!(document.passive_authentication, Some(Ok(_))), "passive authentication failed");
+        anyhow::ensure!(
+            matches!(document.passive_authentication, Some(Ok(_))),
+            "passive authentication failed"
+        );
         stats = Some(document.exchange);
     }
     times.sort_by(f64::total_cmp);

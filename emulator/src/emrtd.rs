@@ -16,6 +16,7 @@ use sesame_apdu::{Capabilities, Command, Response, StatusWord};
 use sesame_protocol::EMRTD_AID;
 use sesame_protocol::ec::{Curve, x_coordinate};
 use sesame_protocol::kdf::{KeyPurpose, Password, kdf};
+use sesame_protocol::pa::HashAlgorithm;
 use sesame_protocol::pace::{Mapping, authentication_token, nonce_len, pseudo_random};
 use sesame_protocol::random::{RandomSource, SystemRandom};
 use sesame_protocol::security_infos::{CaProtocol, PaceProtocol, SecurityInfos};
@@ -37,6 +38,9 @@ pub struct CardContents {
     pub mrz_information: Option<Zeroizing<String>>,
     /// The Chip Authentication private key (big-endian scalar) and its curve.
     pub chip_authentication_key: Option<(Curve, Zeroizing<Vec<u8>>)>,
+    /// The Active Authentication private key (ECDSA; its public half is DG15), its curve,
+    /// and the hash of its plain signatures (DG14's ActiveAuthenticationInfo).
+    pub active_authentication_key: Option<(Curve, Zeroizing<Vec<u8>>, HashAlgorithm)>,
 }
 
 impl std::fmt::Debug for CardContents {
@@ -102,6 +106,8 @@ pub struct EmrtdCard {
     rng: Box<dyn RandomSource + Send>,
     /// Chip Authentication's new session, started after its answer goes out.
     pending_rekey: Option<SmCodec>,
+    /// The challenge of a GET CHALLENGE, for BAC's EXTERNAL AUTHENTICATE.
+    challenge: Option<[u8; 8]>,
     /// Wrong-password count since power-on (for tests and fault injection).
     pub failed_password_attempts: usize,
 }
@@ -137,6 +143,7 @@ impl EmrtdCard {
             current_file: None,
             rng,
             pending_rekey: None,
+            challenge: None,
             failed_password_attempts: 0,
         }
     }
@@ -154,6 +161,9 @@ impl EmrtdCard {
             (0x22, 0xC1, 0xA4) => self.pace_set_at(command),
             (0x22, 0x41, 0xA4) => self.ca_set_at(command),
             (0x86, 0x00, 0x00) => self.general_authenticate(command),
+            (0x84, 0x00, 0x00) => self.get_challenge(),
+            (0x82, 0x00, 0x00) => self.external_authenticate(command),
+            (0x88, 0x00, 0x00) => self.internal_authenticate(command),
             _ => Response::status(StatusWord::InstructionNotSupported),
         }
     }
@@ -314,6 +324,123 @@ impl EmrtdCard {
             password,
         });
         Response::status(StatusWord::Success)
+    }
+
+    /// GET CHALLENGE (BAC, ICAO 9303-11 §4.3.4.1): eight random bytes.
+    fn get_challenge(&mut self) -> Response {
+        let mut challenge = [0u8; 8];
+        if self.contents.mrz_information.is_none() || self.rng.fill(&mut challenge).is_err() {
+            return Response::status(StatusWord::ConditionsOfUseNotSatisfied);
+        }
+        self.challenge = Some(challenge);
+        Response::new(challenge.to_vec(), StatusWord::Success)
+    }
+
+    /// EXTERNAL AUTHENTICATE (BAC, ICAO 9303-11 §4.3.4.2): checks the terminal's
+    /// cryptogram under the MRZ-derived keys, answers with the chip's, and starts secure
+    /// messaging.
+    fn external_authenticate(&mut self, command: &Command) -> Response {
+        let (Some(mrz), Some(rnd_ic)) =
+            (self.contents.mrz_information.clone(), self.challenge.take())
+        else {
+            return Response::status(StatusWord::ConditionsOfUseNotSatisfied);
+        };
+        let seed = Zeroizing::new(sha1_16(mrz.as_bytes()));
+        let k_enc = kdf(CipherSuite::TripleDes, &seed, KeyPurpose::Encryption);
+        let k_mac = kdf(CipherSuite::TripleDes, &seed, KeyPurpose::Mac);
+        let Ok(cipher) = SuiteCipher::new(CipherSuite::TripleDes, &k_enc, &k_mac) else {
+            return Response::status(StatusWord::ExecutionError);
+        };
+        let mac = |data: &[u8]| {
+            let mut padded = data.to_vec();
+            cipher.pad(&mut padded);
+            cipher.mac(&padded)
+        };
+        let Some((e_ifd, m_ifd)) = command.data.split_at_checked(32) else {
+            return Response::status(StatusWord::WrongLength);
+        };
+        if mac(e_ifd).as_slice() != m_ifd {
+            self.failed_password_attempts += 1;
+            return Response::status(StatusWord::VerificationFailed);
+        }
+        let mut s = Zeroizing::new(e_ifd.to_vec());
+        if cipher.decrypt_cbc(&[0; 8], &mut s).is_err() || s.get(8..16) != Some(rnd_ic.as_slice()) {
+            return Response::status(StatusWord::VerificationFailed);
+        }
+        let rnd_ifd = s.get(..8).unwrap_or(&[]).to_vec();
+        let k_ifd = s.get(16..32).unwrap_or(&[]).to_vec();
+        let mut k_ic = Zeroizing::new([0u8; 16]);
+        if self.rng.fill(k_ic.as_mut_slice()).is_err() {
+            return Response::status(StatusWord::ExecutionError);
+        }
+        let mut r = Zeroizing::new([rnd_ic.as_slice(), &rnd_ifd, k_ic.as_slice()].concat());
+        if cipher.encrypt_cbc(&[0; 8], &mut r).is_err() {
+            return Response::status(StatusWord::ExecutionError);
+        }
+        let mut answer = r.to_vec();
+        answer.extend_from_slice(&mac(&r));
+        let session_seed = Zeroizing::new(
+            k_ifd
+                .iter()
+                .zip(k_ic.iter())
+                .map(|(a, b)| a ^ b)
+                .collect::<Vec<u8>>(),
+        );
+        let keys = SessionKeys {
+            suite: CipherSuite::TripleDes,
+            enc: kdf(
+                CipherSuite::TripleDes,
+                &session_seed,
+                KeyPurpose::Encryption,
+            ),
+            mac: kdf(CipherSuite::TripleDes, &session_seed, KeyPurpose::Mac),
+        };
+        let ssc = [
+            rnd_ic.get(4..).unwrap_or(&[]),
+            rnd_ifd.get(4..).unwrap_or(&[]),
+        ]
+        .concat();
+        match SmCodec::new(&keys, &ssc) {
+            Ok(codec) => {
+                // The answer itself goes out in plain; the session starts after it.
+                self.pending_rekey = Some(codec);
+                Response::new(answer, StatusWord::Success)
+            }
+            Err(_) => Response::status(StatusWord::ExecutionError),
+        }
+    }
+
+    /// INTERNAL AUTHENTICATE (Active Authentication, ICAO 9303-11 §6.1): an ECDSA plain
+    /// signature over the terminal's challenge.
+    fn internal_authenticate(&mut self, command: &Command) -> Response {
+        use ecdsa::signature::hazmat::PrehashSigner;
+        let Some((curve, secret, hash)) = &self.contents.active_authentication_key else {
+            return Response::status(StatusWord::InstructionNotSupported);
+        };
+        if !self.is_secure() {
+            return Response::status(StatusWord::SecurityStatusNotSatisfied);
+        }
+        let digest = hash.digest(&command.data);
+        macro_rules! sign_with {
+            ($C:ty) => {{
+                ecdsa::SigningKey::<$C>::from_slice(secret)
+                    .ok()
+                    .and_then(|key| {
+                        PrehashSigner::<ecdsa::Signature<$C>>::sign_prehash(&key, &digest).ok()
+                    })
+                    .map(|signature| signature.to_bytes().to_vec())
+            }};
+        }
+        let signature = match curve {
+            Curve::BrainpoolP256r1 => sign_with!(bp256::BrainpoolP256r1),
+            Curve::BrainpoolP384r1 => sign_with!(bp384::BrainpoolP384r1),
+            Curve::NistP256 => sign_with!(p256::NistP256),
+            Curve::NistP384 => sign_with!(p384::NistP384),
+        };
+        match signature {
+            Some(signature) => Response::new(signature, StatusWord::Success),
+            None => Response::status(StatusWord::ExecutionError),
+        }
     }
 
     fn ca_set_at(&mut self, command: &Command) -> Response {
@@ -586,6 +713,15 @@ impl EmrtdCard {
     }
 }
 
+/// The first 16 bytes of SHA-1 (BAC's K_seed, ICAO 9303-11 §4.3.2).
+fn sha1_16(data: &[u8]) -> Vec<u8> {
+    HashAlgorithm::Sha1
+        .digest(data)
+        .into_iter()
+        .take(16)
+        .collect()
+}
+
 impl CardHandler for EmrtdCard {
     fn atr(&self) -> Vec<u8> {
         let mut atr = ATR.to_vec();
@@ -599,6 +735,7 @@ impl CardHandler for EmrtdCard {
         self.application_selected = false;
         self.current_file = None;
         self.pending_rekey = None;
+        self.challenge = None;
     }
 
     fn process(&mut self, bytes: &[u8]) -> Vec<u8> {
@@ -610,7 +747,14 @@ impl CardHandler for EmrtdCard {
             if self.is_secure() {
                 self.session = Session::Plain;
             }
-            return self.answer(&command).to_bytes();
+            let response = self.answer(&command);
+            if let Some(codec) = self.pending_rekey.take() {
+                self.session = Session::Secure {
+                    codec: Box::new(codec),
+                    ca: None,
+                };
+            }
+            return response.to_bytes();
         }
         let plain = match &mut self.session {
             Session::Secure { codec, .. } => codec.unprotect_command(&command),

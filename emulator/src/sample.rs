@@ -48,5 +48,6 @@ pub fn sample_card() -> CardContents {
         can: Zeroizing::new(SAMPLE_CAN.to_owned()),
         mrz_information: None,
         chip_authentication_key: Some((Curve::BrainpoolP256r1, Zeroizing::new(key))),
+        active_authentication_key: None,
     }
 }

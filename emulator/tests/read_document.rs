@@ -12,7 +12,7 @@ use sesame_protocol::ca::CaError;
 use sesame_protocol::ec::Curve;
 use sesame_protocol::kdf::Password;
 use sesame_protocol::lds::DataGroup;
-use sesame_protocol::pa::{Certificate, Sod, TrustStore};
+use sesame_protocol::pa::{Certificate, HashAlgorithm, Sod, TrustStore};
 use sesame_protocol::pace::PaceError;
 use sesame_protocol::random::SystemRandom;
 use sesame_protocol::reader::{AccessControl, DocumentError, ReadRequest, ReadStep, read_document};
@@ -47,6 +47,7 @@ fn contents(card_access: Vec<u8>) -> CardContents {
         can: Zeroizing::new("123456".into()),
         mrz_information: None,
         chip_authentication_key: Some((Curve::BrainpoolP256r1, Zeroizing::new(ca_key))),
+        active_authentication_key: None,
     }
 }
 
@@ -183,4 +184,96 @@ fn a_chip_without_its_ca_key_fails_chip_authentication() {
         "{err:?}"
     );
     assert!(err.to_string().contains("may be a copy"), "{err}");
+}
+
+/// A passport without PACE: no EF.CardAccess, so the reader falls back to BAC with the
+/// MRZ information (from the same DG1).
+#[test]
+fn bac_fallback_with_the_mrz() {
+    let dg1 = sesame_protocol::lds::Dg1::parse(&data("dg1.bin")).unwrap();
+    let mrz_information = dg1.mrz.key_seed_input();
+    let mut passport = contents(Vec::new());
+    passport.card_access = None;
+    passport.mrz_information = Some(Zeroizing::new(mrz_information.to_string()));
+    let mut card = InProcessCard::new(EmrtdCard::new(passport));
+    let trust = trust();
+    let mut request = request("", &trust);
+    request.password = Password::mrz(&mrz_information);
+    let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
+    assert_eq!(document.access, AccessControl::Bac);
+    assert!(document.chip_authentication.is_some());
+    assert!(document.passive_authentication.unwrap().is_ok());
+
+    // With a CAN, a BAC-only document says what it needs.
+    let mut passport = contents(Vec::new());
+    passport.card_access = None;
+    let mut card = InProcessCard::new(EmrtdCard::new(passport));
+    let err = read_document(
+        &mut card,
+        &request_can(&trust),
+        &mut SystemRandom,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, DocumentError::NeedsMrz(_)), "{err:?}");
+}
+
+fn request_can(trust: &TrustStore) -> ReadRequest<'_> {
+    request("123456", trust)
+}
+
+/// Active Authentication over a caller's challenge, with an ECDSA P-256 key in DG15 and
+/// ecdsa-plain-SHA256 announced in DG14.
+#[test]
+fn active_authentication_over_the_callers_challenge() {
+    use ecdsa::signature::hazmat::PrehashVerifier as _;
+    use sesame_apdu::tlv::{self, Tag, TlvBuilder};
+    use spki::EncodePublicKey as _;
+
+    let secret = [0x42u8; 32];
+    let signing = p256::ecdsa::SigningKey::from_slice(&secret).unwrap();
+    let spki = signing
+        .verifying_key()
+        .to_public_key_der()
+        .unwrap()
+        .into_vec();
+    let dg15 = TlvBuilder::new().primitive(Tag::new(0x6F), &spki).finish();
+    // DG14 with an ActiveAuthenticationInfo (2.23.136.1.1.5, v1, ecdsa-plain-SHA256).
+    let dg14 = data("dg14.bin");
+    let set = tlv::parse_one(tlv::parse_one(&dg14).unwrap().value()).unwrap();
+    let aa_info = hex("30170606678108010105020101060A04007F00070101040103");
+    let mut infos = set.value().to_vec();
+    infos.extend_from_slice(&aa_info);
+    let dg14 = TlvBuilder::new()
+        .constructed(Tag::new(0x6E), |b| b.primitive(Tag::new(0x31), &infos))
+        .finish();
+
+    let mut contents = contents(data("cardaccess.bin"));
+    contents.files.insert(0x0E, dg14);
+    contents.files.insert(0x0F, dg15);
+    contents.active_authentication_key = Some((
+        Curve::NistP256,
+        Zeroizing::new(secret.to_vec()),
+        HashAlgorithm::Sha256,
+    ));
+    let mut card = InProcessCard::new(EmrtdCard::new(contents));
+    let challenge = [9, 8, 7, 6, 5, 4, 3, 2];
+    let request = ReadRequest {
+        password: Password::can("123456"),
+        data_groups: vec![],
+        active_authentication: Some(challenge),
+        trust: None,
+        now: now(),
+    };
+    let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
+    let aa = document
+        .active_authentication
+        .expect("active authentication ran");
+    assert_eq!(aa.challenge, challenge);
+    let sig = p256::ecdsa::Signature::from_slice(&aa.signature).unwrap();
+    let digest = HashAlgorithm::Sha256.digest(&challenge);
+    signing
+        .verifying_key()
+        .verify_prehash(&digest, &sig)
+        .unwrap();
 }
