@@ -63,6 +63,7 @@ enum PaceState {
     },
     /// Step 1 answered: the nonce s.
     Nonce {
+        is_can: bool,
         protocol: PaceProtocol,
         oid: Vec<u8>,
         curve: Curve,
@@ -70,6 +71,7 @@ enum PaceState {
     },
     /// Step 2 answered: the mapped generator.
     Mapped {
+        is_can: bool,
         protocol: PaceProtocol,
         oid: Vec<u8>,
         curve: Curve,
@@ -77,6 +79,7 @@ enum PaceState {
     },
     /// Step 3 answered: the keys and both ephemeral keys.
     Agreed {
+        is_can: bool,
         oid: Vec<u8>,
         keys: SessionKeys,
         ours: Vec<u8>,
@@ -110,7 +113,13 @@ pub struct EmrtdCard {
     challenge: Option<[u8; 8]>,
     /// Wrong-password count since power-on (for tests and fault injection).
     pub failed_password_attempts: usize,
+    /// Tries left for the CAN before the card refuses it (persistent across resets, as
+    /// on a real chip; a successful PACE restores it).
+    can_tries: u8,
 }
+
+/// The CAN's try counter when personalised.
+pub const CAN_TRIES: u8 = 3;
 
 impl std::fmt::Debug for EmrtdCard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,6 +154,7 @@ impl EmrtdCard {
             pending_rekey: None,
             challenge: None,
             failed_password_attempts: 0,
+            can_tries: CAN_TRIES,
         }
     }
 
@@ -310,6 +320,9 @@ impl EmrtdCard {
             return Response::status(StatusWord::ReferencedDataNotFound);
         };
         let password = match password_ref {
+            0x02 if self.can_tries == 0 => {
+                return Response::status(StatusWord::AuthenticationMethodBlocked);
+            }
             0x02 => Password::can(&self.contents.can),
             0x01 => match &self.contents.mrz_information {
                 Some(mrz) => Password::mrz(mrz),
@@ -522,6 +535,7 @@ impl EmrtdCard {
                 curve,
                 password,
             } => {
+                let is_can = matches!(password, Password::Can(_));
                 let suite: CipherSuite = protocol.cipher().into();
                 let mut s = Zeroizing::new(vec![0u8; nonce_len(suite)]);
                 if self.rng.fill(&mut s).is_err() {
@@ -540,6 +554,7 @@ impl EmrtdCard {
                     .finish();
                 (
                     Session::Pace(PaceState::Nonce {
+                        is_can,
                         protocol,
                         oid,
                         curve,
@@ -549,6 +564,7 @@ impl EmrtdCard {
                 )
             }
             PaceState::Nonce {
+                is_can,
                 protocol,
                 oid,
                 curve,
@@ -590,6 +606,7 @@ impl EmrtdCard {
                 };
                 (
                     Session::Pace(PaceState::Mapped {
+                        is_can,
                         protocol,
                         oid,
                         curve,
@@ -599,6 +616,7 @@ impl EmrtdCard {
                 )
             }
             PaceState::Mapped {
+                is_can,
                 protocol,
                 oid,
                 curve,
@@ -631,6 +649,7 @@ impl EmrtdCard {
                     .finish();
                 (
                     Session::Pace(PaceState::Agreed {
+                        is_can,
                         oid,
                         keys,
                         ours,
@@ -640,6 +659,7 @@ impl EmrtdCard {
                 )
             }
             PaceState::Agreed {
+                is_can,
                 oid,
                 keys,
                 ours,
@@ -654,7 +674,14 @@ impl EmrtdCard {
                 if authentication_token(&cipher, &oid, &ours).as_slice() != token.as_slice() {
                     // The terminal used another password: its keys differ.
                     self.failed_password_attempts += 1;
+                    if is_can {
+                        self.can_tries = self.can_tries.saturating_sub(1);
+                        return fail(StatusWord::CounterWarning(self.can_tries));
+                    }
                     return fail(StatusWord::VerificationFailed);
+                }
+                if is_can {
+                    self.can_tries = CAN_TRIES;
                 }
                 let our_token = authentication_token(&cipher, &oid, &theirs);
                 let Ok(codec) = SmCodec::new(&keys, &vec![0; keys.suite.block_size()]) else {

@@ -277,3 +277,38 @@ fn active_authentication_over_the_callers_challenge() {
         .verify_prehash(&digest, &sig)
         .unwrap();
 }
+
+/// The CAN's try counter: each wrong CAN says how many tries are left, a right one
+/// restores them, and once they are used up the card refuses the CAN and says so.
+#[test]
+fn can_tries_count_down_then_the_can_is_blocked() {
+    let mut card = InProcessCard::new(EmrtdCard::new(contents(data("cardaccess.bin"))));
+    let trust = trust();
+    let mut attempt = |can: &str| {
+        read_document(
+            &mut card,
+            &request(can, &trust),
+            &mut SystemRandom,
+            &mut |_| {},
+        )
+    };
+    let tries = |result: Result<_, DocumentError>| match result {
+        Err(DocumentError::Pace(PaceError::WrongPassword { retries_left, .. })) => retries_left,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(tries(attempt("000000")), Some(2));
+    // A right CAN in between restores the counter.
+    assert!(attempt("123456").is_ok());
+    assert_eq!(tries(attempt("000000")), Some(2));
+    assert_eq!(tries(attempt("000001")), Some(1));
+    assert_eq!(tries(attempt("000002")), Some(0));
+    let err = attempt("123456").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DocumentError::Pace(PaceError::PasswordBlocked { password: "CAN" })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "the CAN is blocked");
+}

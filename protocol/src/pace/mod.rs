@@ -176,7 +176,9 @@ pub fn establish_pace(
     let answer = exchange(transport, &set_at)?;
     let warning = match answer.sw {
         StatusWord::Success => None,
-        StatusWord::CounterWarning(1) => {
+        // TR-03110-2 §3.5.1: a PIN with one try left is suspended until PACE with the CAN
+        // resumes it; for the other passwords 63C1 only warns that one try is left.
+        StatusWord::CounterWarning(1) if matches!(password, Password::Pin(_)) => {
             return Err(PaceError::PasswordSuspended { password: kind });
         }
         StatusWord::CounterWarning(0) | StatusWord::AuthenticationMethodBlocked => {

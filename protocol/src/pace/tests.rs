@@ -335,28 +335,53 @@ fn a_chip_key_off_the_curve_or_echoing_ours_is_refused() {
 
 #[test]
 fn suspended_and_blocked_passwords() {
-    for (sw, blocked) in [(hex!("63C1"), false), (hex!("6983"), true)] {
-        let mut card = Script(vec![(Vec::new(), sw.to_vec())].into());
-        let err = establish_pace(
-            &mut card,
-            &g1_params(),
-            &Password::can("123456"),
-            &mut g1_random(),
-            &mut |_| {},
-        )
-        .unwrap_err();
-        if blocked {
-            assert!(
-                matches!(err, PaceError::PasswordBlocked { password: "CAN" }),
-                "{err:?}"
-            );
-        } else {
-            assert!(
-                matches!(err, PaceError::PasswordSuspended { password: "CAN" }),
-                "{err:?}"
-            );
-        }
-    }
+    let pin = Password::Pin(zeroize::Zeroizing::new("123456".into()));
+    let mut card = Script(vec![(Vec::new(), hex!("63C1").to_vec())].into());
+    let err =
+        establish_pace(&mut card, &g1_params(), &pin, &mut g1_random(), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, PaceError::PasswordSuspended { password: "PIN" }),
+        "{err:?}"
+    );
+    let mut card = Script(vec![(Vec::new(), hex!("6983").to_vec())].into());
+    let err = establish_pace(
+        &mut card,
+        &g1_params(),
+        &Password::can("123456"),
+        &mut g1_random(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, PaceError::PasswordBlocked { password: "CAN" }),
+        "{err:?}"
+    );
+    // For a CAN, 63C1 only warns: PACE goes on (and here fails on the next answer).
+    let mut card = Script(
+        vec![
+            (Vec::new(), hex!("63C1").to_vec()),
+            (Vec::new(), hex!("6A80").to_vec()),
+        ]
+        .into(),
+    );
+    let err = establish_pace(
+        &mut card,
+        &g1_params(),
+        &Password::can("123456"),
+        &mut g1_random(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PaceError::Refused {
+                step: PaceStep::EncryptedNonce,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
