@@ -14,6 +14,7 @@
 #![deny(clippy::indexing_slicing)]
 
 pub mod emrtd;
+pub mod faults;
 mod minimal;
 pub mod sample;
 pub mod testing;

@@ -312,3 +312,63 @@ fn can_tries_count_down_then_the_can_is_blocked() {
     );
     assert_eq!(err.to_string(), "the CAN is blocked");
 }
+
+/// Each fault ends the read with a typed error: no panic, no hang.
+#[test]
+fn every_fault_ends_the_read_cleanly() {
+    use sesame_apdu::StatusWord;
+    use sesame_emulator::faults::{Faults, FaultyTransport};
+    let trust = trust();
+    let read = |faults: Faults| {
+        let mut card = FaultyTransport::new(
+            InProcessCard::new(EmrtdCard::new(contents(data("cardaccess.bin")))),
+            faults,
+        );
+        read_document(
+            &mut card,
+            &request("123456", &trust),
+            &mut SystemRandom,
+            &mut |_| {},
+        )
+    };
+    // The card pulled out at every point of the 13-APDU read.
+    for n in 1..=13 {
+        let err = read(Faults {
+            remove_at: Some(n),
+            ..Faults::default()
+        })
+        .unwrap_err();
+        let text = format!("{err:?}");
+        assert!(text.contains("CardRemoved"), "APDU {n}: {text}");
+    }
+    // A corrupted MAC on every protected response (7 = SELECT … 13 = EF.SOD).
+    for n in 7..=13 {
+        let err = read(Faults {
+            corrupt_mac_at: Some(n),
+            ..Faults::default()
+        })
+        .unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("BadMac") || text.contains("NotConfirmed"),
+            "response {n}: {text}"
+        );
+    }
+    // A status word out of place.
+    let err = read(Faults {
+        status_word_at: Some((2, StatusWord::ConditionsOfUseNotSatisfied)),
+        ..Faults::default()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, DocumentError::Pace(PaceError::Refused { .. })),
+        "{err:?}"
+    );
+    // A slow card still reads.
+    let document = read(Faults {
+        delay: Some(std::time::Duration::from_millis(2)),
+        ..Faults::default()
+    })
+    .unwrap();
+    assert!(document.chip_authentication.is_some());
+}
