@@ -57,10 +57,10 @@ impl<T: Transport> Transport for FaultyTransport<T> {
         if let Some(delay) = self.faults.delay {
             std::thread::sleep(delay);
         }
-        if let Some((at, sw)) = self.faults.status_word_at {
-            if at == self.count {
-                return Ok(sw.to_bytes().to_vec());
-            }
+        if let Some((at, sw)) = self.faults.status_word_at
+            && at == self.count
+        {
+            return Ok(sw.to_bytes().to_vec());
         }
         let mut response = self.inner.transmit(command)?;
         if self.faults.corrupt_mac_at == Some(self.count) && response.len() > 2 {
