@@ -32,6 +32,10 @@ enum Cmd {
         /// Serve the minimal card (SELECT only) instead of the sample identity card.
         #[arg(long)]
         minimal: bool,
+        /// Log each APDU: header, lengths and status word (never data: commands carry
+        /// passwords and keys, responses personal data).
+        #[arg(short, long)]
+        verbose: bool,
     },
 }
 
@@ -50,6 +54,50 @@ fn main() -> anyhow::Result<()> {
             };
             run(card.as_mut(), &vpcd, connect_timeout)
         }
+    }
+}
+
+/// A card whose APDUs are logged to standard error when `verbose`, redacted: the
+/// header, the lengths and the status word only.
+struct Logged {
+    card: Box<dyn CardHandler>,
+    verbose: bool,
+}
+
+impl CardHandler for Logged {
+    fn atr(&self) -> Vec<u8> {
+        self.card.atr()
+    }
+
+    fn reset(&mut self) {
+        if self.verbose {
+            eprintln!("sesame-card: reset");
+        }
+        self.card.reset();
+    }
+
+    fn power_off(&mut self) {
+        self.card.power_off();
+    }
+
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        let response = self.card.process(command);
+        if self.verbose {
+            let header: String = command.iter().take(4).map(|b| format!("{b:02X}")).collect();
+            let sw: String = response
+                .iter()
+                .rev()
+                .take(2)
+                .rev()
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            eprintln!(
+                "sesame-card: > {header} ({} bytes)  < {sw} ({} bytes)",
+                command.len(),
+                response.len()
+            );
+        }
+        response
     }
 }
 
