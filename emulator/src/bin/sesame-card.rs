@@ -46,13 +46,15 @@ fn main() -> anyhow::Result<()> {
             vpcd,
             connect_timeout,
             minimal,
+            verbose,
         } => {
-            let mut card: Box<dyn CardHandler> = if minimal {
+            let card: Box<dyn CardHandler> = if minimal {
                 Box::new(MinimalCard::new())
             } else {
                 Box::new(EmrtdCard::new(sample::sample_card()))
             };
-            run(card.as_mut(), &vpcd, connect_timeout)
+            let mut card = Logged { card, verbose };
+            run(&mut card, &vpcd, connect_timeout)
         }
     }
 }
