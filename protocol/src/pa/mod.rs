@@ -19,7 +19,7 @@ mod trust;
 
 pub use certificate::Certificate;
 pub use signature::{HashAlgorithm, SignatureError, ec_curve_of, verify_signature};
-pub use sod::{Sod, SodError};
+pub use sod::{Sod, SodError, signed_content};
 pub use trust::{TrustStore, TrustStoreError};
 
 use der::Encode;

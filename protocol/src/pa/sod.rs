@@ -72,6 +72,39 @@ struct LdsVersionInfo {
     unicode_version: der::asn1::PrintableString,
 }
 
+/// The signed content of a CMS SignedData (RFC 5652 §5.2) of the given content type, BER
+/// or DER, without checking the signature: EF.CardSecurity's SecurityInfos, a master
+/// list's certificates.
+///
+/// # Errors
+/// When the bytes are not such a SignedData.
+pub fn signed_content(cms: &[u8], content_type: &str) -> Result<Vec<u8>, SodError> {
+    let der = ber::to_der(cms).map_err(|e| bad(format!("not BER ({e})")))?;
+    let content_info =
+        ContentInfo::from_der(&der).map_err(|e| bad(format!("not a CMS ContentInfo ({e})")))?;
+    if content_info.content_type.to_string() != ID_SIGNED_DATA {
+        return Err(bad("the CMS content is not SignedData"));
+    }
+    let signed: SignedData = content_info
+        .content
+        .decode_as()
+        .map_err(|e| bad(format!("the SignedData does not decode ({e})")))?;
+    if signed.encap_content_info.econtent_type.to_string() != content_type {
+        return Err(bad(format!(
+            "the signed content is {}, not {content_type}",
+            signed.encap_content_info.econtent_type
+        )));
+    }
+    Ok(signed
+        .encap_content_info
+        .econtent
+        .ok_or_else(|| bad("the signed content is absent"))?
+        .decode_as::<OctetString>()
+        .map_err(|e| bad(format!("the signed content is not an OCTET STRING ({e})")))?
+        .into_bytes()
+        .into_vec())
+}
+
 impl Sod {
     /// Parses EF.SOD as read from the chip (application tag 77 around the CMS), BER or DER.
     ///

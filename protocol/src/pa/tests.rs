@@ -195,6 +195,18 @@ fn trust_store_from_a_master_list() {
     assert!(other.add_master_list(&data("sod-ec.bin")).is_err());
 }
 
+/// EF.CardSecurity made by OpenSSL: its SecurityInfos come out of the CMS.
+#[test]
+fn card_security_holds_the_security_infos() {
+    use crate::security_infos::SecurityInfos;
+    let infos = SecurityInfos::from_card_security(&data("cardsecurity.bin")).unwrap();
+    assert_eq!(infos.pace_infos().count(), 2);
+    assert_eq!(infos.chip_authentication_infos().count(), 1);
+    assert_eq!(infos.chip_authentication_public_keys().count(), 1);
+    assert!(SecurityInfos::from_card_security(&data("sod-ec.bin")[4..]).is_err());
+    assert!(SecurityInfos::from_card_security(&[0x30, 0x00]).is_err());
+}
+
 #[test]
 fn malformed_sods_are_errors() {
     assert!(Sod::parse(&[]).is_err());

@@ -49,6 +49,9 @@ pub enum SecurityInfoError {
         /// What the decoder found wrong.
         kind: der::ErrorKind,
     },
+    /// EF.CardSecurity is not a CMS SignedData holding SecurityInfos.
+    #[error("EF.CardSecurity is malformed: {0}")]
+    NotCardSecurity(String),
     /// The outer structure is not a `SET OF SecurityInfo` (ICAO 9303-11 §9.2).
     #[error("expected a SET OF SecurityInfo at byte {position} but found {found}")]
     NotASet {
@@ -577,6 +580,19 @@ impl SecurityInfos {
     /// When the bytes are not a `6E` TLV around one DER SET of SEQUENCEs.
     pub fn from_dg14(bytes: &[u8]) -> Result<Self, SecurityInfoError> {
         parse::dg14(bytes).map(|infos| SecurityInfos { infos })
+    }
+
+    /// Parses EF.CardSecurity (TR-03110-3 A.1.2.2): a CMS SignedData whose content
+    /// (type id-SecurityObject, 0.4.0.127.0.7.3.2.1) is the SecurityInfos. BER is
+    /// accepted. The signature is not checked here (it is a Document Signer's, like
+    /// EF.SOD's).
+    ///
+    /// # Errors
+    /// When the bytes are not such a SignedData, or its content is not SecurityInfos.
+    pub fn from_card_security(bytes: &[u8]) -> Result<Self, SecurityInfoError> {
+        let content = crate::pa::signed_content(bytes, "0.4.0.127.0.7.3.2.1")
+            .map_err(|e| SecurityInfoError::NotCardSecurity(e.0))?;
+        Self::from_der(&content)
     }
 
     /// Every info, in encoding order.

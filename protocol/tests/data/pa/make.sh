@@ -182,3 +182,28 @@ openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -
 openssl cms -sign -binary -nodetach -nosmimecap -in masterlist/content.der -econtent_type 2.23.136.1.1.2 \
     -signer masterlist/signer.pem -inkey masterlist/signer.key -md sha256 -outform DER -out masterlist/test.ml
 rm -f masterlist/content.der masterlist/signer.key masterlist/signer.pem
+
+# EF.CardSecurity (TR-03110-3 A.1.2.2): the SecurityInfos of EF.CardAccess and DG14 as a
+# CMS SignedData (content type id-SecurityObject), signed by a throwaway signer: the
+# tests read its content, they do not verify its signature.
+python3 - <<'PY'
+def length(n):
+    if n < 0x80: return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+card_access = open('cardaccess.bin', 'rb').read()
+dg14 = open('dg14.bin', 'rb').read()
+def content(tlv):  # skip one TLV header
+    i = 1
+    n = tlv[i]
+    if n < 0x80:
+        return tlv[i + 1:]
+    return tlv[i + 1 + (n & 0x7f):]
+infos = content(card_access) + content(content(dg14))
+open('cardsecurity-content.der', 'wb').write(b'\x31' + length(len(infos)) + infos)
+PY
+openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout cs.key \
+    -subj "$(subj 'Sesame TEST Card Security Signer')" -days 3650 -out cs.pem 2>/dev/null
+openssl cms -sign -binary -nodetach -nosmimecap -in cardsecurity-content.der -econtent_type 0.4.0.127.0.7.3.2.1 \
+    -signer cs.pem -inkey cs.key -md sha256 -outform DER -out cardsecurity.bin
+rm -f cardsecurity-content.der cs.key cs.pem
