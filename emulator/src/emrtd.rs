@@ -29,6 +29,10 @@ use crate::CardHandler;
 pub struct CardContents {
     /// EF.CardAccess (the PACE protocols offered); `None` for a BAC-only passport.
     pub card_access: Option<Vec<u8>>,
+    /// EF.CardSecurity (MF, SFI 1D): the signed SecurityInfos, readable after PACE.
+    pub card_security: Option<Vec<u8>>,
+    /// EF.DIR (MF, FID 2F00, SFI 1E): the applications on the card, readable freely.
+    pub dir: Option<Vec<u8>>,
     /// The application's elementary files, by short file identifier (EF.COM 1E, EF.SOD
     /// 1D, DGn n).
     pub files: BTreeMap<u8, Vec<u8>>,
@@ -193,7 +197,19 @@ impl EmrtdCard {
                 };
                 let [hi, lo] = fid.to_be_bytes();
                 let sfi = match (hi, lo) {
-                    (0x01, 0x1C) if self.contents.card_access.is_some() => Some(0x1C),
+                    (0x01, 0x1C)
+                        if !self.application_selected && self.contents.card_access.is_some() =>
+                    {
+                        Some(0x1C)
+                    }
+                    (0x01, 0x1D)
+                        if !self.application_selected && self.contents.card_security.is_some() =>
+                    {
+                        Some(0x1D)
+                    }
+                    (0x2F, 0x00) if !self.application_selected && self.contents.dir.is_some() => {
+                        Some(0x1E)
+                    }
                     (0x01, n)
                         if self.application_selected && self.contents.files.contains_key(&n) =>
                     {
@@ -219,15 +235,23 @@ impl EmrtdCard {
     }
 
     fn file(&self, sfi: u8) -> Result<&[u8], StatusWord> {
-        if sfi == 0x1C {
-            return self
-                .contents
-                .card_access
-                .as_deref()
-                .ok_or(StatusWord::FileNotFound);
-        }
         if !self.application_selected {
-            return Err(StatusWord::FileNotFound);
+            // The master file: EF.CardAccess and EF.DIR are free, EF.CardSecurity needs PACE.
+            return match sfi {
+                0x1C => self
+                    .contents
+                    .card_access
+                    .as_deref()
+                    .ok_or(StatusWord::FileNotFound),
+                0x1E => self.contents.dir.as_deref().ok_or(StatusWord::FileNotFound),
+                0x1D if !self.is_secure() => Err(StatusWord::SecurityStatusNotSatisfied),
+                0x1D => self
+                    .contents
+                    .card_security
+                    .as_deref()
+                    .ok_or(StatusWord::FileNotFound),
+                _ => Err(StatusWord::FileNotFound),
+            };
         }
         if !self.is_secure() {
             return Err(StatusWord::SecurityStatusNotSatisfied);

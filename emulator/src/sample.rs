@@ -18,6 +18,11 @@ pub const SAMPLE_CAN: &str = "123456";
 pub const SAMPLE_CSCA: &[u8] = include_bytes!("../../protocol/tests/data/pa/csca-ec.der");
 
 const CARD_ACCESS: &[u8] = include_bytes!("../../protocol/tests/data/pa/cardaccess.bin");
+const CARD_SECURITY: &[u8] = include_bytes!("../../protocol/tests/data/pa/cardsecurity.bin");
+/// EF.DIR: one application template with the eMRTD AID (ISO/IEC 7816-4 §8.2.1.1).
+const DIR: &[u8] = &[
+    0x61, 0x09, 0x4F, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
+];
 const DG1: &[u8] = include_bytes!("../../protocol/tests/data/pa/dg1.bin");
 const DG11: &[u8] = include_bytes!("../../protocol/tests/data/pa/dg11.bin");
 const DG14: &[u8] = include_bytes!("../../protocol/tests/data/pa/dg14.bin");
@@ -39,6 +44,8 @@ pub fn sample_card() -> CardContents {
         .collect();
     CardContents {
         card_access: Some(CARD_ACCESS.to_vec()),
+        card_security: Some(CARD_SECURITY.to_vec()),
+        dir: Some(DIR.to_vec()),
         files: BTreeMap::from([
             (0x01, DG1.to_vec()),
             (0x0B, DG11.to_vec()),

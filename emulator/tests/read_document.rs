@@ -43,6 +43,8 @@ fn contents(card_access: Vec<u8>) -> CardContents {
     let ca_key = hex(String::from_utf8(data("ca-private.hex")).unwrap().trim());
     CardContents {
         card_access: Some(card_access),
+        card_security: Some(data("cardsecurity.bin")),
+        dir: None,
         files,
         can: Zeroizing::new("123456".into()),
         mrz_information: None,
@@ -371,4 +373,24 @@ fn every_fault_ends_the_read_cleanly() {
     })
     .unwrap();
     assert!(document.chip_authentication.is_some());
+}
+
+/// The master file: EF.CardAccess and EF.DIR free, EF.CardSecurity only after PACE.
+#[test]
+fn master_file_access_conditions() {
+    use sesame_apdu::{Command, StatusWord, exchange};
+    use sesame_protocol::files::{ReadError, read_file_by_sfi};
+    let mut card = InProcessCard::new(EmrtdCard::new(sesame_emulator::sample::sample_card()));
+    assert!(read_file_by_sfi(&mut card, 0x1C).is_ok());
+    let dir = read_file_by_sfi(&mut card, 0x1E).unwrap();
+    assert_eq!(&dir[4..], sesame_protocol::EMRTD_AID);
+    assert!(matches!(
+        read_file_by_sfi(&mut card, 0x1D),
+        Err(ReadError::AccessDenied)
+    ));
+    let select = Command::new(0x00, 0xA4, 0x02, 0x0C).with_data([0x2F, 0x00]);
+    assert_eq!(
+        exchange(&mut card, &select).unwrap().sw,
+        StatusWord::Success
+    );
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use sesame_apdu::sm::{SecureChannel, SmCodec};
-use sesame_apdu::{CountingTransport, ExchangeStats, Transport, TransportError};
+use sesame_apdu::{Command, CountingTransport, ExchangeStats, Transport, TransportError, exchange};
 
 use crate::aa::{self, AaError};
 use crate::bac::{BacError, establish_bac};
@@ -193,7 +193,18 @@ pub fn read_document(
     on_step(ReadStep::CardAccess);
     let card_access = match read_file_by_sfi(&mut counting, SFI_CARD_ACCESS) {
         Ok(bytes) => Some(bytes),
-        Err(ReadError::NotFound) => None,
+        // Not found, or refused: perhaps another application is current (a card left
+        // selected by an earlier session). Select the master file and try once more.
+        Err(ReadError::NotFound | ReadError::AccessDenied) => {
+            let select_mf = Command::new(0x00, 0xA4, 0x00, 0x0C).with_data([0x3F, 0x00]);
+            exchange(&mut counting, &select_mf)
+                .map_err(|e| DocumentError::CardAccess(ReadError::Transport(e)))?;
+            match read_file_by_sfi(&mut counting, SFI_CARD_ACCESS) {
+                Ok(bytes) => Some(bytes),
+                Err(ReadError::NotFound) => None,
+                Err(source) => return Err(DocumentError::CardAccess(source)),
+            }
+        }
         Err(source) => return Err(DocumentError::CardAccess(source)),
     };
 
