@@ -110,6 +110,11 @@ fn cnie_like_read_with_pace_gm_ca_and_pa() {
         .unwrap();
     assert_eq!(pa.data_groups, [1, 11, 14]);
     assert!(steps.contains(&ReadStep::ChipAuthentication));
+    let shown = format!("{document:?}");
+    assert!(
+        !shown.contains("ERIKSSON") && !shown.contains("D2314"),
+        "{shown}"
+    );
     assert!(steps.contains(&ReadStep::PassiveAuthentication));
     // CardAccess, MSE + 4 GA, SELECT, DG14, MSE + GA (CA), DG1, DG11, SOD.
     assert_eq!(document.exchange.apdus, 13, "{:?}", document.exchange);

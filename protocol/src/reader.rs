@@ -93,8 +93,8 @@ pub struct ActiveAuthenticated {
     pub signature: Vec<u8>,
 }
 
-/// The document as read.
-#[derive(Debug)]
+/// The document as read. `Debug` shows the structure and sizes, never the personal data
+/// (the raw data groups hold the MRZ, from which the access key derives).
 pub struct Document {
     /// How the chip was opened.
     pub access: AccessControl,
@@ -121,6 +121,37 @@ pub struct Document {
     pub passive_authentication: Option<Result<PassiveAuthentication, PassiveAuthError>>,
     /// What went over the link.
     pub exchange: ExchangeStats,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("access", &self.access)
+            .field(
+                "data_groups",
+                &self
+                    .data_groups
+                    .iter()
+                    .map(|(n, b)| (*n, b.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("sod_len", &self.sod.len())
+            .field("faces", &self.faces.len())
+            .field("chip_authentication", &self.chip_authentication)
+            .field(
+                "active_authentication",
+                &self.active_authentication.is_some(),
+            )
+            .field(
+                "passive_authentication",
+                &self
+                    .passive_authentication
+                    .as_ref()
+                    .map(|r| r.as_ref().map(|_| "verified")),
+            )
+            .field("exchange", &self.exchange)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the read failed.
