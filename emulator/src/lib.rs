@@ -16,6 +16,7 @@
 pub mod emrtd;
 pub mod faults;
 mod minimal;
+pub mod pki;
 pub mod sample;
 pub mod testing;
 pub mod vpcd;

@@ -21,6 +21,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Test PKI: a country signing CA and a document signer (names say TEST).
+    Pki {
+        #[command(subcommand)]
+        command: PkiCmd,
+    },
     /// Connect a card to pcscd's vpcd driver and serve it until interrupted.
     Run {
         /// Where vpcd listens.
@@ -39,9 +44,38 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum PkiCmd {
+    /// Make a new test CSCA and document signer in DIR (csca.der, ds.der, and their keys
+    /// csca.key, ds.key, readable by you only).
+    Init {
+        /// Where to write them.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The curve: brainpoolP256r1, brainpoolP384r1, secp256r1 or secp384r1.
+        #[arg(long, default_value = "brainpoolP256r1")]
+        curve: String,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Cmd::Pki {
+            command: PkiCmd::Init { out, curve },
+        } => {
+            let curve = sesame_protocol::ec::Curve::ALL
+                .into_iter()
+                .find(|c| c.name().eq_ignore_ascii_case(&curve))
+                .with_context(|| format!("unknown curve {curve}"))?;
+            let pki = sesame_emulator::pki::TestPki::generate(
+                curve,
+                &mut sesame_protocol::random::SystemRandom,
+            )?;
+            pki.save(&out)?;
+            println!("test CSCA and document signer written to {}", out.display());
+            Ok(())
+        }
         Cmd::Run {
             vpcd,
             connect_timeout,
