@@ -16,6 +16,7 @@
 pub mod emrtd;
 pub mod faults;
 mod minimal;
+pub mod personalize;
 pub mod pki;
 pub mod sample;
 pub mod testing;

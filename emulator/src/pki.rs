@@ -166,7 +166,7 @@ impl TestPki {
             let key = dir.join(format!("{name}.key"));
             let text = Zeroizing::new(format!(
                 "{} {}\n",
-                authority.curve.name(),
+                curve_token(authority.curve),
                 hex(&authority.key)
             ));
             write_private(&key, text.as_bytes()).map_err(io(&key))?;
@@ -194,10 +194,7 @@ impl TestPki {
             })?);
             let invalid = || PkiError::Invalid(key_path.display().to_string());
             let (curve_name, scalar) = text.trim().split_once(' ').ok_or_else(invalid)?;
-            let curve = Curve::ALL
-                .into_iter()
-                .find(|c| c.name() == curve_name)
-                .ok_or_else(invalid)?;
+            let curve = curve_named(curve_name).ok_or_else(invalid)?;
             let key = Zeroizing::new(unhex(scalar).ok_or_else(invalid)?);
             Ok(Authority {
                 certificate,
@@ -305,6 +302,29 @@ impl TestPki {
         let mut sod = Vec::new();
         tlv::write(&mut sod, Tag::new(0x77), &cms);
         Ok(sod)
+    }
+}
+
+/// The curve with this name: brainpoolP256r1, brainpoolP384r1, secp256r1 (P-256,
+/// prime256v1) or secp384r1 (P-384).
+#[must_use]
+pub fn curve_named(name: &str) -> Option<Curve> {
+    match name.to_ascii_lowercase().as_str() {
+        "brainpoolp256r1" => Some(Curve::BrainpoolP256r1),
+        "brainpoolp384r1" => Some(Curve::BrainpoolP384r1),
+        "secp256r1" | "p-256" | "prime256v1" | "nistp256" => Some(Curve::NistP256),
+        "secp384r1" | "p-384" | "nistp384" => Some(Curve::NistP384),
+        _ => None,
+    }
+}
+
+/// The name `curve_named` reads back.
+const fn curve_token(curve: Curve) -> &'static str {
+    match curve {
+        Curve::BrainpoolP256r1 => "brainpoolP256r1",
+        Curve::BrainpoolP384r1 => "brainpoolP384r1",
+        Curve::NistP256 => "secp256r1",
+        Curve::NistP384 => "secp384r1",
     }
 }
 
@@ -461,7 +481,7 @@ mod tests {
 
     #[test]
     fn save_and_load_round_trip() {
-        let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
+        let pki = TestPki::generate(Curve::NistP256, &mut SystemRandom).unwrap();
         let dir = std::env::temp_dir().join(format!("sesame-pki-{}", std::process::id()));
         pki.save(&dir).unwrap();
         let loaded = TestPki::load(&dir).unwrap();

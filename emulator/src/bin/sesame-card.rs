@@ -64,9 +64,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Pki {
             command: PkiCmd::Init { out, curve },
         } => {
-            let curve = sesame_protocol::ec::Curve::ALL
-                .into_iter()
-                .find(|c| c.name().eq_ignore_ascii_case(&curve))
+            let curve = sesame_emulator::personalize::curve_named(&curve)
                 .with_context(|| format!("unknown curve {curve}"))?;
             let pki = sesame_emulator::pki::TestPki::generate(
                 curve,

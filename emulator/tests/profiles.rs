@@ -1,0 +1,127 @@
+//! Each sample profile, personalised with a fresh test PKI, is read by
+//! `read_document`: the identity equals the profile, Chip Authentication succeeds,
+//! Passive Authentication succeeds against the test CSCA, the face has the image's size;
+//! Active Authentication succeeds on the passport.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use sesame_emulator::personalize::{Profile, personalize};
+use sesame_emulator::pki::TestPki;
+use sesame_emulator::{EmrtdCard, InProcessCard};
+use sesame_protocol::ec::Curve;
+use sesame_protocol::kdf::Password;
+use sesame_protocol::lds::{DataGroup, ImageFormat, Sex};
+use sesame_protocol::pa::TrustStore;
+use sesame_protocol::random::SystemRandom;
+use sesame_protocol::reader::{AccessControl, ReadRequest, read_document};
+
+fn profile(name: &str) -> Profile {
+    Profile::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("profiles")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn cnie_profile() {
+    let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
+    let profile = profile("cnie.toml");
+    let card = personalize(&profile, &pki, &mut SystemRandom).unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_der(&pki.csca.certificate).unwrap();
+    let mut card = InProcessCard::new(EmrtdCard::new(card.contents));
+    let request = ReadRequest {
+        password: Password::can(&profile.can),
+        data_groups: vec![DataGroup::Dg11, DataGroup::Dg2],
+        active_authentication: None,
+        trust: Some(&trust),
+        now: now(),
+    };
+    let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
+    assert!(matches!(document.access, AccessControl::Pace(_)));
+    assert_eq!(document.mrz.document_code(), "ID");
+    assert_eq!(document.mrz.document_number(), "X4RTBPFW4");
+    assert_eq!(document.mrz.primary_identifier(), "LEFEVRE");
+    assert_eq!(document.mrz.secondary_identifier(), "ELODIE FRANCOISE");
+    assert_eq!(document.mrz.nationality(), "FRA");
+    assert_eq!(document.mrz.sex(), Sex::Female);
+    let dg11 = document.dg11.as_ref().unwrap();
+    let name = dg11.full_name.as_ref().unwrap();
+    assert_eq!(name.primary_identifier, "LEFÈVRE");
+    assert_eq!(dg11.place_of_birth, ["Besançon"]);
+    assert!(document.chip_authentication.is_some());
+    assert!(
+        document.passive_authentication.as_ref().unwrap().is_ok(),
+        "{:?}",
+        document.passive_authentication
+    );
+    let face = &document.faces[0];
+    assert_eq!(
+        (face.format, face.width, face.height),
+        (ImageFormat::Jpeg, 240, 320)
+    );
+}
+
+#[test]
+fn passport_profile_with_bac_and_active_authentication() {
+    let pki = TestPki::generate(Curve::NistP256, &mut SystemRandom).unwrap();
+    let profile = profile("passport.toml");
+    let card = personalize(&profile, &pki, &mut SystemRandom).unwrap();
+    let mrz_information = card.contents.mrz_information.clone().unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_der(&pki.csca.certificate).unwrap();
+    let mut card = InProcessCard::new(EmrtdCard::new(card.contents));
+    let request = ReadRequest {
+        password: Password::mrz(&mrz_information),
+        data_groups: vec![DataGroup::Dg2],
+        active_authentication: Some([1, 2, 3, 4, 5, 6, 7, 8]),
+        trust: Some(&trust),
+        now: now(),
+    };
+    let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
+    assert_eq!(document.access, AccessControl::Bac);
+    assert_eq!(document.mrz.document_code(), "P");
+    assert_eq!(document.mrz.primary_identifier(), "ERIKSSON");
+    assert!(document.active_authentication.is_some());
+    assert!(document.chip_authentication.is_some());
+    assert!(
+        document.passive_authentication.as_ref().unwrap().is_ok(),
+        "{:?}",
+        document.passive_authentication
+    );
+    assert_eq!(document.faces[0].format, ImageFormat::Jpeg2000);
+}
+
+#[test]
+fn bad_profiles_say_what_is_wrong() {
+    let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
+    let mut bad = profile("cnie.toml");
+    bad.can = "12".into();
+    assert!(
+        personalize(&bad, &pki, &mut SystemRandom)
+            .unwrap_err()
+            .to_string()
+            .contains("can")
+    );
+    let mut bad = profile("cnie.toml");
+    bad.identity.birth_date = "17/05/1990".into();
+    assert!(
+        personalize(&bad, &pki, &mut SystemRandom)
+            .unwrap_err()
+            .to_string()
+            .contains("birth_date")
+    );
+}
