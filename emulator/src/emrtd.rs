@@ -23,6 +23,7 @@ use sesame_protocol::security_infos::{CaProtocol, PaceProtocol, SecurityInfos};
 use zeroize::Zeroizing;
 
 use crate::CardHandler;
+use crate::pki::{curve_token, hex, unhex, write_private};
 
 /// What a personalised chip holds: its files and its secrets.
 #[derive(Clone)]
@@ -54,6 +55,108 @@ impl std::fmt::Debug for CardContents {
             .field("secrets", &"[redacted]")
             .finish_non_exhaustive()
     }
+}
+
+impl CardContents {
+    /// Writes the card to `dir`: `mf-1c.bin` (EF.CardAccess), `mf-1d.bin`
+    /// (EF.CardSecurity), `mf-1e.bin` (EF.DIR), `ef-XX.bin` for the application's files by
+    /// SFI, and `secrets.toml` (CAN, MRZ information, private keys; mode 0600).
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (name, file) in [
+            ("mf-1c", &self.card_access),
+            ("mf-1d", &self.card_security),
+            ("mf-1e", &self.dir),
+        ] {
+            if let Some(bytes) = file {
+                std::fs::write(dir.join(format!("{name}.bin")), bytes)?;
+            }
+        }
+        for (sfi, bytes) in &self.files {
+            std::fs::write(dir.join(format!("ef-{sfi:02x}.bin")), bytes)?;
+        }
+        let mut secrets = Zeroizing::new(format!("can = \"{}\"\n", self.can.as_str()));
+        if let Some(mrz) = &self.mrz_information {
+            secrets.push_str(&format!("mrz_information = \"{}\"\n", mrz.as_str()));
+        }
+        if let Some((curve, key)) = &self.chip_authentication_key {
+            secrets.push_str(&format!(
+                "chip_authentication_key = \"{} {}\"\n",
+                curve_token(*curve),
+                hex(key)
+            ));
+        }
+        if let Some((curve, key, _)) = &self.active_authentication_key {
+            secrets.push_str(&format!(
+                "active_authentication_key = \"{} {}\"\n",
+                curve_token(*curve),
+                hex(key)
+            ));
+        }
+        write_private(&dir.join("secrets.toml"), secrets.as_bytes())
+    }
+
+    /// Reads a card written by [`CardContents::save`].
+    ///
+    /// # Errors
+    /// When a file is missing or malformed.
+    pub fn load(dir: &std::path::Path) -> std::io::Result<Self> {
+        let invalid = |what: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {what}", dir.display()),
+            )
+        };
+        let optional = |name: &str| std::fs::read(dir.join(name)).ok();
+        let mut files = BTreeMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(sfi) = name
+                .strip_prefix("ef-")
+                .and_then(|n| n.strip_suffix(".bin"))
+            {
+                let sfi = u8::from_str_radix(sfi, 16)
+                    .map_err(|_| invalid("a file name is not ef-XX.bin"))?;
+                files.insert(sfi, std::fs::read(dir.join(&name))?);
+            }
+        }
+        let text = Zeroizing::new(std::fs::read_to_string(dir.join("secrets.toml"))?);
+        let secrets: Secrets =
+            toml::from_str(&text).map_err(|_| invalid("secrets.toml is malformed"))?;
+        let key = |value: Option<&String>| -> std::io::Result<Option<(Curve, Zeroizing<Vec<u8>>)>> {
+            let Some(value) = value else { return Ok(None) };
+            let (curve, scalar) = value
+                .split_once(' ')
+                .ok_or_else(|| invalid("a key is malformed"))?;
+            let curve = crate::pki::curve_named(curve)
+                .ok_or_else(|| invalid("a key's curve is unknown"))?;
+            let scalar = unhex(scalar).ok_or_else(|| invalid("a key is not hex"))?;
+            Ok(Some((curve, Zeroizing::new(scalar))))
+        };
+        Ok(Self {
+            card_access: optional("mf-1c.bin"),
+            card_security: optional("mf-1d.bin"),
+            dir: optional("mf-1e.bin"),
+            files,
+            can: Zeroizing::new(secrets.can.clone()),
+            mrz_information: secrets.mrz_information.clone().map(Zeroizing::new),
+            chip_authentication_key: key(secrets.chip_authentication_key.as_ref())?,
+            active_authentication_key: key(secrets.active_authentication_key.as_ref())?
+                .map(|(curve, key)| (curve, key, HashAlgorithm::Sha256)),
+        })
+    }
+}
+
+/// `secrets.toml` of a saved card.
+#[derive(serde::Deserialize, zeroize::ZeroizeOnDrop)]
+struct Secrets {
+    can: String,
+    mrz_information: Option<String>,
+    chip_authentication_key: Option<String>,
+    active_authentication_key: Option<String>,
 }
 
 /// Where the card is in PACE.

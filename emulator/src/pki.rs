@@ -319,7 +319,7 @@ pub fn curve_named(name: &str) -> Option<Curve> {
 }
 
 /// The name `curve_named` reads back.
-const fn curve_token(curve: Curve) -> &'static str {
+pub(crate) const fn curve_token(curve: Curve) -> &'static str {
     match curve {
         Curve::BrainpoolP256r1 => "brainpoolP256r1",
         Curve::BrainpoolP384r1 => "brainpoolP384r1",
@@ -414,11 +414,11 @@ fn ecdsa_sign(curve: Curve, key: &[u8], digest: &[u8]) -> Result<Vec<u8>, PkiErr
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     if !bytes.len().is_multiple_of(2) {
         return None;
@@ -434,7 +434,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Writes a file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;

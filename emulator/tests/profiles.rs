@@ -125,3 +125,31 @@ fn bad_profiles_say_what_is_wrong() {
             .contains("birth_date")
     );
 }
+
+/// A personalised card saved to a directory and loaded back reads the same.
+#[test]
+fn saved_cards_load_back() {
+    let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
+    let profile = profile("passport.toml");
+    let card = personalize(&profile, &pki, &mut SystemRandom).unwrap();
+    let dir = std::env::temp_dir().join(format!("sesame-card-{}", std::process::id()));
+    card.contents.save(&dir).unwrap();
+    let loaded = sesame_emulator::CardContents::load(&dir).unwrap();
+    assert_eq!(loaded.files, card.contents.files);
+    assert_eq!(loaded.card_access, card.contents.card_access);
+    assert_eq!(loaded.mrz_information, card.contents.mrz_information);
+    assert_eq!(loaded.can, card.contents.can);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(dir.join("secrets.toml"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

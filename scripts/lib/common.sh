@@ -2,8 +2,9 @@
 # Source it; it defines functions and changes nothing by itself.
 
 # Packages every Sésame script needs on Debian: the PC/SC library headers to build the
-# `pcsc` crate, pcscd itself, and the vsmartcard vpcd driver for the virtual card.
-SESAME_PACKAGES=(libpcsclite-dev pkg-config pcscd vsmartcard-vpcd iproute2 util-linux)
+# `pcsc` crate, pcscd itself, the vsmartcard vpcd driver for the virtual card, and
+# OpenSSL (an independent peer in the interoperability tests).
+SESAME_PACKAGES=(libpcsclite-dev pkg-config pcscd vsmartcard-vpcd iproute2 util-linux openssl)
 
 sesame_as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -26,8 +26,23 @@ enum Cmd {
         #[command(subcommand)]
         command: PkiCmd,
     },
+    /// Personalise a card from a profile: every file, signed by the test PKI's document
+    /// signer, and fresh chip keys, written to OUT.
+    Personalize {
+        /// The profile (see emulator/profiles/).
+        #[arg(long)]
+        profile: std::path::PathBuf,
+        /// The test PKI directory made by `sesame-card pki init`.
+        #[arg(long)]
+        pki: std::path::PathBuf,
+        /// Where to write the card.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Connect a card to pcscd's vpcd driver and serve it until interrupted.
     Run {
+        /// A card made by `personalize` (default: the built-in sample card).
+        card: Option<std::path::PathBuf>,
         /// Where vpcd listens.
         #[arg(long, default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
         vpcd: String,
@@ -74,16 +89,38 @@ fn main() -> anyhow::Result<()> {
             println!("test CSCA and document signer written to {}", out.display());
             Ok(())
         }
+        Cmd::Personalize { profile, pki, out } => {
+            let profile = sesame_emulator::personalize::Profile::load(&profile)?;
+            let pki = sesame_emulator::pki::TestPki::load(&pki)?;
+            let card = sesame_emulator::personalize::personalize(
+                &profile,
+                &pki,
+                &mut sesame_protocol::random::SystemRandom,
+            )?;
+            card.contents
+                .save(&out)
+                .with_context(|| format!("cannot write the card to {}", out.display()))?;
+            println!(
+                "card written to {} (CAN {})",
+                out.display(),
+                "*".repeat(profile.can.len())
+            );
+            Ok(())
+        }
         Cmd::Run {
+            card,
             vpcd,
             connect_timeout,
             minimal,
             verbose,
         } => {
-            let card: Box<dyn CardHandler> = if minimal {
-                Box::new(MinimalCard::new())
-            } else {
-                Box::new(EmrtdCard::new(sample::sample_card()))
+            let card: Box<dyn CardHandler> = match (minimal, card) {
+                (true, _) => Box::new(MinimalCard::new()),
+                (false, Some(dir)) => Box::new(EmrtdCard::new(
+                    sesame_emulator::CardContents::load(&dir)
+                        .with_context(|| format!("cannot read the card in {}", dir.display()))?,
+                )),
+                (false, None) => Box::new(EmrtdCard::new(sample::sample_card())),
             };
             let mut card = Logged { card, verbose };
             run(&mut card, &vpcd, connect_timeout)
