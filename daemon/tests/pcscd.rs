@@ -283,7 +283,7 @@ fn sesamed_probe_finds_the_emrtd_application() {
 fn read_document_through_pcscd() {
     let Some(pcscd) = pcscd() else { return };
     let slot = pcscd.slot();
-    let card = EmrtdCard::new(sample::sample_card());
+    let card = EmrtdCard::new(sample::sample_card()).with_atr_id(0x12);
     let atr = card.atr();
     let plugged = plug(slot.port, card);
     let service = PcscService::establish().unwrap();
@@ -367,6 +367,84 @@ fn read_document_through_pcscd() {
     assert!(!err.contains("654321"));
     plugged.remove();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Each sample profile, personalised with a fresh test PKI, read through pcscd + vpcd:
+/// the CNIe-like card with its CAN (PACE, CA, PA), the passport with its MRZ (BAC, CA, AA,
+/// PA) and their faces.
+#[test]
+fn profiles_read_through_pcscd() {
+    use sesame_emulator::personalize::{Profile, personalize};
+    use sesame_emulator::pki::TestPki;
+    use sesame_protocol::ec::Curve;
+    let Some(pcscd) = pcscd() else { return };
+    for (name, curve) in [
+        ("cnie.toml", Curve::BrainpoolP256r1),
+        ("passport.toml", Curve::NistP256),
+    ] {
+        let slot = pcscd.slot();
+        let pki = TestPki::generate(curve, &mut SystemRandom).unwrap();
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../emulator/profiles")
+            .join(name);
+        let profile = Profile::load(&path).unwrap();
+        let contents = personalize(&profile, &pki, &mut SystemRandom)
+            .unwrap()
+            .contents;
+        let password = match &contents.mrz_information {
+            Some(mrz) if contents.card_access.is_none() => Password::mrz(mrz),
+            _ => Password::can(&profile.can),
+        };
+        let card =
+            EmrtdCard::new(contents).with_atr_id(if name == "cnie.toml" { 0x10 } else { 0x11 });
+        let mut atr = card.atr();
+        let plugged = plug(slot.port, card);
+        let service = PcscService::establish().unwrap();
+        let reader = wait_for_card(&service, &atr);
+        let mut trust = TrustStore::new();
+        trust.add_der(&pki.csca.certificate).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let request = ReadRequest {
+            password,
+            data_groups: vec![DataGroup::Dg2, DataGroup::Dg11],
+            active_authentication: Some([8, 7, 6, 5, 4, 3, 2, 1]),
+            trust: Some(&trust),
+            now: i64::try_from(now).unwrap(),
+        };
+        let document = {
+            let mut pcsc_card = service.connect(&reader.name).unwrap();
+            read_document(&mut pcsc_card, &request, &mut SystemRandom, &mut |_| {}).unwrap()
+        };
+        assert!(document.chip_authentication.is_some(), "{name}");
+        assert!(
+            document.passive_authentication.as_ref().unwrap().is_ok(),
+            "{name}: {:?}",
+            document.passive_authentication
+        );
+        assert_eq!(document.faces.len(), 1, "{name}");
+        assert_eq!(
+            document.active_authentication.is_some(),
+            name == "passport.toml"
+        );
+        plugged.remove();
+        // Let pcscd see the reader empty before the slot is reused.
+        let mut watcher = service.watcher().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while service
+            .readers()
+            .unwrap()
+            .iter()
+            .any(|r| r.name == reader.name && r.card_present)
+            && Instant::now() < deadline
+        {
+            let _ = watcher.next_events(Duration::from_millis(200));
+        }
+        atr.clear();
+        drop(slot);
+    }
 }
 
 /// With no pcscd to talk to, `sesamed readers` says so in one readable line and exits

@@ -216,6 +216,8 @@ pub struct EmrtdCard {
     rng: Box<dyn RandomSource + Send>,
     /// Chip Authentication's new session, started after its answer goes out.
     pending_rekey: Option<SmCodec>,
+    /// The last historical byte of the ATR (to tell virtual cards apart).
+    atr_id: u8,
     /// The challenge of a GET CHALLENGE, for BAC's EXTERNAL AUTHENTICATE.
     challenge: Option<[u8; 8]>,
     /// Wrong-password count since power-on (for tests and fault injection).
@@ -238,8 +240,11 @@ impl std::fmt::Debug for EmrtdCard {
 
 /// The ATR a contactless reader builds for the card (PC/SC part 3 §3.1.3.2.3): historical
 /// bytes with card capabilities announcing extended Lc/Le.
-const ATR: [u8; 12] = [
-    0x3B, 0x88, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x52, 0x45, 0x4D,
+const ATR_ID: u8 = 0x4D;
+
+/// `3B 88 80 01` and the historical bytes up to the card's id byte (then TCK).
+const ATR: [u8; 11] = [
+    0x3B, 0x88, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x52, 0x45,
 ];
 
 impl EmrtdCard {
@@ -259,10 +264,19 @@ impl EmrtdCard {
             current_file: None,
             rng,
             pending_rekey: None,
+            atr_id: ATR_ID,
             challenge: None,
             failed_password_attempts: 0,
             can_tries: CAN_TRIES,
         }
+    }
+
+    /// The same card with another last ATR byte, so that tests running side by side tell
+    /// their readers apart.
+    #[must_use]
+    pub const fn with_atr_id(mut self, id: u8) -> Self {
+        self.atr_id = id;
+        self
     }
 
     /// Whether secure messaging is established.
@@ -879,6 +893,7 @@ fn sha1_16(data: &[u8]) -> Vec<u8> {
 impl CardHandler for EmrtdCard {
     fn atr(&self) -> Vec<u8> {
         let mut atr = ATR.to_vec();
+        atr.push(self.atr_id);
         let tck = atr.iter().skip(1).fold(0u8, |acc, b| acc ^ b);
         atr.push(tck);
         atr

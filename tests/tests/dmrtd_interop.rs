@@ -73,3 +73,44 @@ fn dmrtd_with_a_wrong_can_is_refused() {
             .is_err()
     );
 }
+
+/// dmrtd also reads a card personalised from the CNIe-like profile with a fresh test PKI
+/// (our CMS signing, our certificates), and its Passive Authentication accepts them.
+#[test]
+fn dmrtd_reads_a_personalised_card() {
+    use sesame_emulator::personalize::{Profile, personalize};
+    use sesame_emulator::pki::TestPki;
+    use sesame_protocol::ec::Curve;
+    use sesame_protocol::random::SystemRandom;
+    let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
+    let profile_path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../emulator/profiles/cnie.toml");
+    let profile = Profile::load(&profile_path).unwrap();
+    let card = personalize(&profile, &pki, &mut SystemRandom).unwrap();
+    let bridge = Bridge {
+        card: InProcessCard::new(EmrtdCard::new(card.contents)),
+        apdus: 0,
+    };
+    let mut passport = Passport::new(bridge);
+    let card_access = passport.read_ef_card_access().unwrap();
+    passport
+        .start_session_pace(CanKey::new(&profile.can).unwrap(), &card_access)
+        .unwrap();
+    let dg1 = passport.read_ef_dg1().unwrap();
+    assert_eq!(dg1.mrz().document_number(), "X4RTBPFW4");
+    let dg11 = passport.read_ef_dg11().unwrap();
+    let sod = passport.read_ef_sod().unwrap();
+    let anchor = TrustAnchor::from_certificate(&pki.csca.certificate).unwrap();
+    let groups = [
+        DataGroup {
+            number: 1,
+            bytes: dg1.to_bytes(),
+        },
+        DataGroup {
+            number: 11,
+            bytes: dg11.to_bytes(),
+        },
+    ];
+    let result = verify(sod.to_bytes(), &groups, &[anchor]).unwrap();
+    assert!(result.is_authentic(), "{result:?}");
+}
