@@ -43,9 +43,24 @@ pub struct CardContents {
     pub mrz_information: Option<Zeroizing<String>>,
     /// The Chip Authentication private key (big-endian scalar) and its curve.
     pub chip_authentication_key: Option<(Curve, Zeroizing<Vec<u8>>)>,
-    /// The Active Authentication private key (ECDSA; its public half is DG15), its curve,
-    /// and the hash of its plain signatures (DG14's ActiveAuthenticationInfo).
-    pub active_authentication_key: Option<(Curve, Zeroizing<Vec<u8>>, HashAlgorithm)>,
+    /// The Active Authentication private key (its public half is DG15).
+    pub active_authentication_key: Option<ActiveAuthenticationKey>,
+}
+
+/// An Active Authentication key (ICAO 9303-11 §6.1).
+#[derive(Clone)]
+pub enum ActiveAuthenticationKey {
+    /// ECDSA, plain signatures with this hash (DG14's ActiveAuthenticationInfo).
+    Ecdsa {
+        /// The curve.
+        curve: Curve,
+        /// The private scalar.
+        secret: Zeroizing<Vec<u8>>,
+        /// The hash of the challenge.
+        hash: HashAlgorithm,
+    },
+    /// RSA, ISO/IEC 9796-2 scheme 1 signatures with SHA-1 (the classic passport).
+    Rsa(Box<rsa::RsaPrivateKey>),
 }
 
 impl std::fmt::Debug for CardContents {
@@ -89,12 +104,25 @@ impl CardContents {
                 hex(key)
             ));
         }
-        if let Some((curve, key, _)) = &self.active_authentication_key {
-            secrets.push_str(&format!(
-                "active_authentication_key = \"{} {}\"\n",
-                curve_token(*curve),
-                hex(key)
-            ));
+        match &self.active_authentication_key {
+            Some(ActiveAuthenticationKey::Ecdsa { curve, secret, .. }) => {
+                secrets.push_str(&format!(
+                    "active_authentication_key = \"{} {}\"\n",
+                    curve_token(*curve),
+                    hex(secret)
+                ));
+            }
+            Some(ActiveAuthenticationKey::Rsa(key)) => {
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                let der = key
+                    .to_pkcs1_der()
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                secrets.push_str(&format!(
+                    "active_authentication_key = \"rsa {}\"\n",
+                    hex(der.as_bytes())
+                ));
+            }
+            None => {}
         }
         write_private(&dir.join("secrets.toml"), secrets.as_bytes())
     }
@@ -144,8 +172,23 @@ impl CardContents {
             can: Zeroizing::new(secrets.can.clone()),
             mrz_information: secrets.mrz_information.clone().map(Zeroizing::new),
             chip_authentication_key: key(secrets.chip_authentication_key.as_ref())?,
-            active_authentication_key: key(secrets.active_authentication_key.as_ref())?
-                .map(|(curve, key)| (curve, key, HashAlgorithm::Sha256)),
+            active_authentication_key: match secrets.active_authentication_key.as_deref() {
+                Some(value) if value.starts_with("rsa ") => {
+                    use rsa::pkcs1::DecodeRsaPrivateKey;
+                    let der = unhex(value.get(4..).unwrap_or_default())
+                        .ok_or_else(|| invalid("a key is not hex"))?;
+                    let key = rsa::RsaPrivateKey::from_pkcs1_der(&der)
+                        .map_err(|_| invalid("the RSA key is malformed"))?;
+                    Some(ActiveAuthenticationKey::Rsa(Box::new(key)))
+                }
+                other => key(other.map(ToOwned::to_owned).as_ref())?.map(|(curve, secret)| {
+                    ActiveAuthenticationKey::Ecdsa {
+                        curve,
+                        secret,
+                        hash: HashAlgorithm::Sha256,
+                    }
+                }),
+            },
         })
     }
 }
@@ -565,15 +608,26 @@ impl EmrtdCard {
     }
 
     /// INTERNAL AUTHENTICATE (Active Authentication, ICAO 9303-11 §6.1): an ECDSA plain
-    /// signature over the terminal's challenge.
+    /// signature, or an RSA ISO/IEC 9796-2 signature, over the terminal's challenge.
     fn internal_authenticate(&mut self, command: &Command) -> Response {
         use ecdsa::signature::hazmat::PrehashSigner;
-        let Some((curve, secret, hash)) = &self.contents.active_authentication_key else {
-            return Response::status(StatusWord::InstructionNotSupported);
+        let (curve, secret, hash) = match &self.contents.active_authentication_key {
+            None => return Response::status(StatusWord::InstructionNotSupported),
+            Some(_) if !self.is_secure() => {
+                return Response::status(StatusWord::SecurityStatusNotSatisfied);
+            }
+            Some(ActiveAuthenticationKey::Rsa(key)) => {
+                return match iso9796_2_sign(key, &command.data, self.rng.as_mut()) {
+                    Some(signature) => Response::new(signature, StatusWord::Success),
+                    None => Response::status(StatusWord::ExecutionError),
+                };
+            }
+            Some(ActiveAuthenticationKey::Ecdsa {
+                curve,
+                secret,
+                hash,
+            }) => (curve, secret, hash),
         };
-        if !self.is_secure() {
-            return Response::status(StatusWord::SecurityStatusNotSatisfied);
-        }
         let digest = hash.digest(&command.data);
         macro_rules! sign_with {
             ($C:ty) => {{
@@ -879,6 +933,29 @@ impl EmrtdCard {
             Response::new(vec![0x7C, 0x00], StatusWord::Success),
         )
     }
+}
+
+/// An ISO/IEC 9796-2 scheme 1 signature with partial recovery (ICAO 9303-11 §6.1.2):
+/// the representative `6A ‖ M1 ‖ SHA-1(M1 ‖ challenge) ‖ BC` with a random M1, raised to
+/// the private exponent.
+fn iso9796_2_sign(
+    key: &rsa::RsaPrivateKey,
+    challenge: &[u8],
+    rng: &mut dyn RandomSource,
+) -> Option<Vec<u8>> {
+    use rsa::traits::PublicKeyParts;
+    let size = key.size();
+    let mut m1 = vec![0u8; size.checked_sub(22)?];
+    rng.fill(&mut m1).ok()?;
+    let hash = HashAlgorithm::Sha1.digest(&[m1.as_slice(), challenge].concat());
+    let representative = [&[0x6A][..], &m1, &hash, &[0xBC]].concat();
+    let precision = key.n().as_ref().bits_precision();
+    let m = rsa::BoxedUint::from_be_slice(&representative, precision).ok()?;
+    let s = rsa::hazmat::rsa_decrypt::<rsa::rand_core::UnwrapErr<getrandom::SysRng>>(None, key, &m)
+        .ok()?;
+    let bytes = s.to_be_bytes();
+    let start = bytes.len().checked_sub(size)?;
+    bytes.get(start..).map(<[u8]>::to_vec)
 }
 
 /// The first 16 bytes of SHA-1 (BAC's K_seed, ICAO 9303-11 §4.3.2).

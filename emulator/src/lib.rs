@@ -22,7 +22,7 @@ pub mod sample;
 pub mod testing;
 pub mod vpcd;
 
-pub use emrtd::{CardContents, EmrtdCard};
+pub use emrtd::{ActiveAuthenticationKey, CardContents, EmrtdCard};
 pub use minimal::MinimalCard;
 
 use sesame_apdu::{Capabilities, Transport, TransportError};

@@ -13,9 +13,9 @@ use sesame_protocol::pa::HashAlgorithm;
 use sesame_protocol::random::RandomSource;
 use zeroize::Zeroizing;
 
-use crate::CardContents;
 pub use crate::pki::curve_named;
 use crate::pki::{ID_SECURITY_OBJECT, PkiError, TestPki};
+use crate::{ActiveAuthenticationKey, CardContents};
 
 /// A card profile (`emulator/profiles/*.toml`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -70,6 +70,9 @@ pub struct Protocols {
     pub chip_authentication: bool,
     /// Active Authentication (DG15).
     pub active_authentication: bool,
+    /// Its algorithm: "ecdsa" (plain signatures, SHA-256) or "rsa" (RSA-1024, ISO/IEC
+    /// 9796-2, as classic passports).
+    pub active_authentication_algorithm: String,
     /// The curve of PACE, CA and AA keys.
     pub curve: String,
 }
@@ -81,6 +84,7 @@ impl Default for Protocols {
             bac: false,
             chip_authentication: true,
             active_authentication: false,
+            active_authentication_algorithm: "ecdsa".into(),
             curve: "brainpoolP256r1".into(),
         }
     }
@@ -366,7 +370,22 @@ pub fn personalize(
         chip_authentication_key = Some((curve, secret));
     }
     let mut active_authentication_key = None;
-    if protocols.active_authentication {
+    if protocols.active_authentication && protocols.active_authentication_algorithm == "rsa" {
+        use rsa::pkcs8::EncodePublicKey;
+        let mut system = rsa::rand_core::UnwrapErr(getrandom::SysRng);
+        let key = rsa::RsaPrivateKey::new(&mut system, 1024).map_err(|_| PkiError::Key)?;
+        let spki = key
+            .to_public_key()
+            .to_public_key_der()
+            .map_err(|_| PkiError::Key)?;
+        files.insert(
+            0x0F,
+            TlvBuilder::new()
+                .primitive(Tag::new(0x6F), spki.as_bytes())
+                .finish(),
+        );
+        active_authentication_key = Some(ActiveAuthenticationKey::Rsa(Box::new(key)));
+    } else if protocols.active_authentication {
         let secret = curve.random_scalar(rng).map_err(|_| PkiError::Key)?;
         let public = curve.mul_base(&secret, None).map_err(|_| PkiError::Key)?;
         // ActiveAuthenticationInfo v1 ecdsa-plain-SHA256.
@@ -384,7 +403,11 @@ pub fn personalize(
                 .primitive(Tag::new(0x6F), &spki(curve, &public))
                 .finish(),
         );
-        active_authentication_key = Some((curve, secret, HashAlgorithm::Sha256));
+        active_authentication_key = Some(ActiveAuthenticationKey::Ecdsa {
+            curve,
+            secret,
+            hash: HashAlgorithm::Sha256,
+        });
     }
     if !ca_infos.is_empty() {
         let set = tlv_of(0x31, &ca_infos.concat());

@@ -106,6 +106,32 @@ fn passport_profile_with_bac_and_active_authentication() {
 }
 
 #[test]
+fn rsa_passport_profile() {
+    let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
+    let profile = profile("passport-rsa.toml");
+    let card = personalize(&profile, &pki, &mut SystemRandom).unwrap();
+    let mrz_information = card.contents.mrz_information.clone().unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_der(&pki.csca.certificate).unwrap();
+    let mut card = InProcessCard::new(EmrtdCard::new(card.contents));
+    let request = ReadRequest {
+        password: Password::mrz(&mrz_information),
+        data_groups: vec![],
+        active_authentication: Some([1, 1, 2, 3, 5, 8, 13, 21]),
+        trust: Some(&trust),
+        now: now(),
+    };
+    let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
+    assert_eq!(document.mrz.primary_identifier(), "OSTERGARD NUNEZ");
+    assert_eq!(document.mrz.sex(), Sex::Male);
+    let aa = document
+        .active_authentication
+        .expect("RSA active authentication");
+    assert_eq!(aa.signature.len(), 128);
+    assert!(document.passive_authentication.unwrap().is_ok());
+}
+
+#[test]
 fn bad_profiles_say_what_is_wrong() {
     let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
     let mut bad = profile("cnie.toml");
@@ -129,8 +155,14 @@ fn bad_profiles_say_what_is_wrong() {
 /// A personalised card saved to a directory and loaded back reads the same.
 #[test]
 fn saved_cards_load_back() {
+    for name in ["passport.toml", "passport-rsa.toml"] {
+        saved_card_loads_back(name);
+    }
+}
+
+fn saved_card_loads_back(name: &str) {
     let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
-    let profile = profile("passport.toml");
+    let profile = profile(name);
     let card = personalize(&profile, &pki, &mut SystemRandom).unwrap();
     let dir = std::env::temp_dir().join(format!("sesame-card-{}", std::process::id()));
     card.contents.save(&dir).unwrap();
@@ -139,6 +171,26 @@ fn saved_cards_load_back() {
     assert_eq!(loaded.card_access, card.contents.card_access);
     assert_eq!(loaded.mrz_information, card.contents.mrz_information);
     assert_eq!(loaded.can, card.contents.can);
+    assert_eq!(
+        loaded.active_authentication_key.is_some(),
+        card.contents.active_authentication_key.is_some()
+    );
+    // The loaded card still answers Active Authentication with the saved key.
+    let mrz_information = loaded.mrz_information.clone().unwrap();
+    let mut reader = InProcessCard::new(EmrtdCard::new(loaded));
+    let request = ReadRequest {
+        password: Password::mrz(&mrz_information),
+        data_groups: vec![],
+        active_authentication: Some([3; 8]),
+        trust: None,
+        now: now(),
+    };
+    assert!(
+        read_document(&mut reader, &request, &mut SystemRandom, &mut |_| {})
+            .unwrap()
+            .active_authentication
+            .is_some()
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

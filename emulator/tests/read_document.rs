@@ -258,11 +258,11 @@ fn active_authentication_over_the_callers_challenge() {
     let mut contents = contents(data("cardaccess.bin"));
     contents.files.insert(0x0E, dg14);
     contents.files.insert(0x0F, dg15);
-    contents.active_authentication_key = Some((
-        Curve::NistP256,
-        Zeroizing::new(secret.to_vec()),
-        HashAlgorithm::Sha256,
-    ));
+    contents.active_authentication_key = Some(sesame_emulator::ActiveAuthenticationKey::Ecdsa {
+        curve: Curve::NistP256,
+        secret: Zeroizing::new(secret.to_vec()),
+        hash: HashAlgorithm::Sha256,
+    });
     let mut card = InProcessCard::new(EmrtdCard::new(contents));
     let challenge = [9, 8, 7, 6, 5, 4, 3, 2];
     let request = ReadRequest {
