@@ -232,7 +232,11 @@ impl TransportError {
     pub const fn is_card_gone(&self) -> bool {
         matches!(
             self,
-            Self::CardRemoved | Self::NoCard | Self::ReaderUnavailable { .. } | Self::NoService
+            Self::CardRemoved
+                | Self::NoCard
+                | Self::CardUnresponsive
+                | Self::ReaderUnavailable { .. }
+                | Self::NoService
         )
     }
 }

@@ -326,10 +326,25 @@ impl PcscCard {
 
 impl Transport for PcscCard {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.card
+        let reply = self
+            .card
             .transmit(command, &mut self.buffer)
             .map(<[u8]>::to_vec)
-            .map_err(|e| transport_error(e, &self.reader))
+            .map_err(|e| transport_error(e, &self.reader))?;
+        if reply.len() < 2 {
+            // Some drivers (vpcd among them) report a card that left mid-exchange as an
+            // empty answer: ask the reader before calling it malformed.
+            match self.card.status2_owned() {
+                Err(e) => return Err(transport_error(e, &self.reader)),
+                Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => {
+                    return Err(TransportError::CardRemoved);
+                }
+                // Still listed as present: it stopped answering (pcscd notices the removal
+                // at its next poll).
+                Ok(_) => return Err(TransportError::CardUnresponsive),
+            }
+        }
+        Ok(reply)
     }
 
     fn capabilities(&self) -> Capabilities {

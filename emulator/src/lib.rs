@@ -43,6 +43,32 @@ pub trait CardHandler: Send {
     fn capabilities(&self) -> Capabilities {
         Capabilities::EXTENDED
     }
+    /// Whether the card has left the field (a fault): the link then closes instead of
+    /// answering.
+    fn removed(&self) -> bool {
+        false
+    }
+}
+
+impl<C: CardHandler + ?Sized> CardHandler for Box<C> {
+    fn atr(&self) -> Vec<u8> {
+        (**self).atr()
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn power_off(&mut self) {
+        (**self).power_off();
+    }
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        (**self).process(command)
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    fn removed(&self) -> bool {
+        (**self).removed()
+    }
 }
 
 /// A card in the same process, used as a [`Transport`] (no reader, no pcscd).

@@ -162,6 +162,12 @@ impl VpcdLink {
                 Frame::Control(Control::GetAtr) => self.write_frame(&card.atr())?,
                 Frame::Apdu(apdu) => {
                     let response = card.process(&apdu);
+                    if card.removed() {
+                        // Pulled out mid-exchange: the command is never answered, and the
+                        // link closes for every handle on it (a remover may hold one).
+                        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+                        return Ok(());
+                    }
                     self.write_frame(&response)?;
                 }
             }

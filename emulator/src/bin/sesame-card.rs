@@ -56,6 +56,18 @@ enum Cmd {
         /// passwords and keys, responses personal data).
         #[arg(short, long)]
         verbose: bool,
+        /// Fault: leave the field when the Nth APDU arrives (it is not answered).
+        #[arg(long, value_name = "N")]
+        remove_at: Option<usize>,
+        /// Fault: corrupt the MAC of the Nth response.
+        #[arg(long, value_name = "N")]
+        corrupt_mac_at: Option<usize>,
+        /// Fault: answer every APDU this many milliseconds late.
+        #[arg(long, value_name = "MS")]
+        delay_ms: Option<u64>,
+        /// Fault: answer the Nth APDU with this status word alone (e.g. 5:6A82).
+        #[arg(long, value_name = "N:SW")]
+        status_word_at: Option<String>,
     },
 }
 
@@ -113,7 +125,29 @@ fn main() -> anyhow::Result<()> {
             connect_timeout,
             minimal,
             verbose,
+            remove_at,
+            corrupt_mac_at,
+            delay_ms,
+            status_word_at,
         } => {
+            let status_word_at = match status_word_at {
+                Some(spec) => {
+                    let (n, sw) = spec
+                        .split_once(':')
+                        .context("--status-word-at expects N:SW, e.g. 5:6A82")?;
+                    Some((
+                        n.parse()?,
+                        sesame_apdu::StatusWord::from_u16(u16::from_str_radix(sw, 16)?),
+                    ))
+                }
+                None => None,
+            };
+            let faults = sesame_emulator::faults::Faults {
+                remove_at,
+                corrupt_mac_at,
+                delay: delay_ms.map(Duration::from_millis),
+                status_word_at,
+            };
             let card: Box<dyn CardHandler> = match (minimal, card) {
                 (true, _) => Box::new(MinimalCard::new()),
                 (false, Some(dir)) => Box::new(EmrtdCard::new(
@@ -121,6 +155,12 @@ fn main() -> anyhow::Result<()> {
                         .with_context(|| format!("cannot read the card in {}", dir.display()))?,
                 )),
                 (false, None) => Box::new(EmrtdCard::new(sample::sample_card())),
+            };
+            let card: Box<dyn CardHandler> = if faults == sesame_emulator::faults::Faults::default()
+            {
+                card
+            } else {
+                Box::new(sesame_emulator::faults::FaultyCard::new(card, faults))
             };
             let mut card = Logged { card, verbose };
             run(&mut card, &vpcd, connect_timeout)
@@ -149,6 +189,10 @@ impl CardHandler for Logged {
 
     fn power_off(&mut self) {
         self.card.power_off();
+    }
+
+    fn removed(&self) -> bool {
+        self.card.removed()
     }
 
     fn process(&mut self, command: &[u8]) -> Vec<u8> {
@@ -183,6 +227,10 @@ fn run(card: &mut dyn CardHandler, vpcd: &str, connect_timeout: u64) -> anyhow::
                 link.serve(card, &|| false)
                     .with_context(|| format!("link to vpcd at {vpcd} failed"))
                     .unwrap_or_else(|e| eprintln!("sesame-card: {e:#}"));
+                if card.removed() {
+                    eprintln!("sesame-card: the card left the reader (fault injected)");
+                    return Ok(());
+                }
                 eprintln!("sesame-card: vpcd closed the connection; reconnecting");
             }
             Err(e) => {
