@@ -314,6 +314,14 @@ impl EmrtdCard {
         }
     }
 
+    /// The same card with `tries` left for the CAN (0: blocked), to try what a terminal
+    /// says about a card whose CAN is nearly or fully used up.
+    #[must_use]
+    pub const fn with_can_tries(mut self, tries: u8) -> Self {
+        self.can_tries = if tries > CAN_TRIES { CAN_TRIES } else { tries };
+        self
+    }
+
     /// The same card with another last ATR byte, so that tests running side by side tell
     /// their readers apart.
     #[must_use]

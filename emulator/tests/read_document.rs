@@ -399,3 +399,25 @@ fn master_file_access_conditions() {
         StatusWord::Success
     );
 }
+
+/// A card whose CAN is already blocked says so at once.
+#[test]
+fn a_card_with_a_blocked_can() {
+    let mut card =
+        InProcessCard::new(EmrtdCard::new(contents(data("cardaccess.bin"))).with_can_tries(0));
+    let trust = trust();
+    let err = read_document(
+        &mut card,
+        &request("123456", &trust),
+        &mut SystemRandom,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DocumentError::Pace(PaceError::PasswordBlocked { password: "CAN" })
+        ),
+        "{err:?}"
+    );
+}

@@ -68,6 +68,9 @@ enum Cmd {
         /// Fault: answer the Nth APDU with this status word alone (e.g. 5:6A82).
         #[arg(long, value_name = "N:SW")]
         status_word_at: Option<String>,
+        /// Start with this many CAN tries left (0: the CAN is blocked).
+        #[arg(long, value_name = "N")]
+        can_tries: Option<u8>,
     },
 }
 
@@ -129,6 +132,7 @@ fn main() -> anyhow::Result<()> {
             corrupt_mac_at,
             delay_ms,
             status_word_at,
+            can_tries,
         } => {
             let status_word_at = match status_word_at {
                 Some(spec) => {
@@ -148,14 +152,19 @@ fn main() -> anyhow::Result<()> {
                 delay: delay_ms.map(Duration::from_millis),
                 status_word_at,
             };
-            let card: Box<dyn CardHandler> = match (minimal, card) {
-                (true, _) => Box::new(MinimalCard::new()),
-                (false, Some(dir)) => Box::new(EmrtdCard::new(
-                    sesame_emulator::CardContents::load(&dir)
-                        .with_context(|| format!("cannot read the card in {}", dir.display()))?,
-                )),
-                (false, None) => Box::new(EmrtdCard::new(sample::sample_card())),
-            };
+            let card: Box<dyn CardHandler> =
+                match (minimal, card) {
+                    (true, _) => Box::new(MinimalCard::new()),
+                    (false, Some(dir)) => Box::new(with_tries(
+                        EmrtdCard::new(sesame_emulator::CardContents::load(&dir).with_context(
+                            || format!("cannot read the card in {}", dir.display()),
+                        )?),
+                        can_tries,
+                    )),
+                    (false, None) => {
+                        Box::new(with_tries(EmrtdCard::new(sample::sample_card()), can_tries))
+                    }
+                };
             let card: Box<dyn CardHandler> = if faults == sesame_emulator::faults::Faults::default()
             {
                 card
@@ -165,6 +174,13 @@ fn main() -> anyhow::Result<()> {
             let mut card = Logged { card, verbose };
             run(&mut card, &vpcd, connect_timeout)
         }
+    }
+}
+
+fn with_tries(card: EmrtdCard, tries: Option<u8>) -> EmrtdCard {
+    match tries {
+        Some(tries) => card.with_can_tries(tries),
+        None => card,
     }
 }
 
