@@ -219,8 +219,23 @@ fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Res
         document_code: mrz.document_code().to_owned(),
         issuing_state: mrz.issuing_state().to_owned(),
         document_number: mrz.document_number().to_owned(),
-        family_name: mrz.primary_identifier().to_owned(),
-        given_names: mrz.secondary_identifier().to_owned(),
+        // DG11's full name keeps the accents the MRZ cannot hold.
+        family_name: document
+            .dg11
+            .as_ref()
+            .and_then(|d| d.full_name.as_ref())
+            .map_or_else(
+                || mrz.primary_identifier().to_owned(),
+                |n| n.primary_identifier.clone(),
+            ),
+        given_names: document
+            .dg11
+            .as_ref()
+            .and_then(|d| d.full_name.as_ref())
+            .map_or_else(
+                || mrz.secondary_identifier().to_owned(),
+                |n| n.secondary_identifier.clone(),
+            ),
         nationality: mrz.nationality().to_owned(),
         birth_date: mrz.birth_date().map(|d| date(d, d.birth_year(this_year))),
         sex: format!("{:?}", mrz.sex()),
