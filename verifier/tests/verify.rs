@@ -384,3 +384,53 @@ fn malformed_and_oversized_input_never_panics() {
         );
     }
 }
+
+/// Our JWS is verified by an independent JOSE implementation (`jsonwebtoken`), with the
+/// key taken from our header.
+#[test]
+fn jsonwebtoken_verifies_our_assertion() {
+    let f = fixture("cnie.toml");
+    let jws = issue(f.payload.clone(), &key()).unwrap();
+    let header = jsonwebtoken::decode_header(&jws).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(header.typ.as_deref(), Some("sesame-assertion+jwt"));
+    let ours: sesame_verifier::Header = serde_json::from_slice(
+        &Base64UrlUnpadded::decode_vec(jws.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let key = jsonwebtoken::DecodingKey::from_ec_components(&ours.jwk.x, &ours.jwk.y).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[IDP]);
+    let data = jsonwebtoken::decode::<serde_json::Value>(&jws, &key, &validation).unwrap();
+    assert_eq!(data.claims["nonce"], NONCE);
+}
+
+/// A JWS made by `jsonwebtoken` (header with our `typ` and the key as a JWK) passes our
+/// verifier.
+#[test]
+fn our_verifier_accepts_a_jws_made_by_jsonwebtoken() {
+    use p256::pkcs8::EncodePrivateKey;
+    let f = fixture("cnie.toml");
+    let key = key();
+    let point = key.verifying_key().to_sec1_point(false);
+    let (x, y) = (&point.as_bytes()[1..33], &point.as_bytes()[33..65]);
+    let jwk_json = serde_json::json!({
+        "kty": "EC", "crv": "P-256",
+        "x": Base64UrlUnpadded::encode_string(x), "y": Base64UrlUnpadded::encode_string(y)
+    });
+    let ours: sesame_verifier::Jwk = serde_json::from_value(jwk_json.clone()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.typ = Some("sesame-assertion+jwt".into());
+    header.jwk = Some(serde_json::from_value(jwk_json).unwrap());
+    let mut payload = f.payload.clone();
+    payload.iss = format!("sesame:{}", sesame_verifier::thumbprint(&ours));
+    let der = key.to_pkcs8_der().unwrap();
+    let jws = jsonwebtoken::encode(
+        &header,
+        &payload,
+        &jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes()),
+    )
+    .unwrap();
+    let identity = verifier(&f.pki).verify(&jws, NONCE, NOW).unwrap();
+    assert_eq!(identity.assurance, Assurance::ChipAuthenticated);
+}
