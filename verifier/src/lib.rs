@@ -464,6 +464,26 @@ fn year_of(unix: i64) -> u16 {
     u16::try_from(1970 + unix.max(0) / 31_556_952).unwrap_or(u16::MAX)
 }
 
+/// The fuzz target's entry (`fuzz/fuzz_targets/assertion.rs`): any bytes as an
+/// assertion, never a panic.
+#[doc(hidden)]
+pub mod internal {
+    /// Verifies arbitrary input against an empty trust store.
+    pub fn fuzz_verify(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else { return };
+        let verifier = super::Verifier::new(
+            super::VerifierConfig {
+                client_id: "https://idp.example".into(),
+                trust: super::TrustStore::new(),
+                clock_skew: 30,
+            },
+            Box::new(super::InMemoryNonceStore::new()),
+        );
+        verifier.nonces().issue("nonce", i64::MAX);
+        let _ = verifier.verify(text, "nonce", 0);
+    }
+}
+
 /// The producer's side: signs `payload` as a compact JWS with `key` (the daemon's).
 /// `iss` is set to the key's thumbprint.
 ///
