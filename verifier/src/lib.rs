@@ -470,7 +470,9 @@ fn year_of(unix: i64) -> u16 {
 pub mod internal {
     /// Verifies arbitrary input against an empty trust store.
     pub fn fuzz_verify(data: &[u8]) {
-        let Ok(text) = std::str::from_utf8(data) else { return };
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
         let verifier = super::Verifier::new(
             super::VerifierConfig {
                 client_id: "https://idp.example".into(),
@@ -514,4 +516,48 @@ pub fn issue(mut payload: Payload, key: &SigningKey) -> Result<String, serde_jso
         "{signing_input}.{}",
         Base64UrlUnpadded::encode_string(&signature.to_bytes())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/protocol.md` §4.1 lists every error code, and nothing else.
+    #[test]
+    fn the_protocol_document_lists_every_error_code() {
+        let all = [
+            VerifyError::Malformed(String::new()),
+            VerifyError::UnsupportedAlgorithm(String::new()),
+            VerifyError::WrongType(String::new()),
+            VerifyError::BadSignature,
+            VerifyError::WrongIssuer,
+            VerifyError::WrongAudience(String::new()),
+            VerifyError::NonceMismatch,
+            VerifyError::UnknownNonce,
+            VerifyError::ReplayedNonce,
+            VerifyError::Expired,
+            VerifyError::NotYetValid,
+            VerifyError::MalformedEvidence(String::new()),
+            VerifyError::PassiveAuthentication(PassiveAuthError::ContentTypeMismatch),
+            VerifyError::ClaimMismatch("sex"),
+            VerifyError::ActiveAuthentication(String::new()),
+        ];
+        let document = include_str!("../../docs/protocol.md");
+        let section = document
+            .split("### 4.1 Error codes")
+            .nth(1)
+            .and_then(|rest| rest.split("\n### ").next())
+            .unwrap_or_default();
+        let documented: Vec<&str> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        let codes: Vec<&str> = all.iter().map(VerifyError::code).collect();
+        let mut sorted_documented = documented.clone();
+        sorted_documented.sort_unstable();
+        let mut sorted_codes = codes.clone();
+        sorted_codes.sort_unstable();
+        assert_eq!(sorted_documented, sorted_codes);
+    }
 }
