@@ -297,6 +297,60 @@ impl Verifier {
     }
 }
 
+/// How long an assertion is valid after it is signed, seconds (`docs/protocol.md` §3.2).
+pub const ASSERTION_LIFETIME: i64 = 120;
+
+/// The payload the daemon signs after reading `document` for the request (`aud`, `nonce`)
+/// at `iat`: every claim the document states (the caller drops those not asked for), and
+/// the evidence — EF.SOD, the data groups read except the face (DG2), and the Chip and
+/// Active Authentication that ran. `iss` is filled in by [`issue`].
+#[must_use]
+pub fn payload_from_document(
+    document: &sesame_protocol::reader::Document,
+    aud: &str,
+    nonce: &str,
+    iat: i64,
+) -> Payload {
+    let chip_proven =
+        document.chip_authentication.is_some() || document.active_authentication.is_some();
+    Payload {
+        iss: String::new(),
+        aud: aud.to_owned(),
+        nonce: nonce.to_owned(),
+        iat,
+        exp: iat.saturating_add(ASSERTION_LIFETIME),
+        acr: if chip_proven {
+            "sesame:chip-authenticated"
+        } else {
+            "sesame:chip-signed"
+        }
+        .to_owned(),
+        claims: document_claims(&document.mrz, document.dg11.as_ref(), year_of(iat)),
+        evidence: Evidence {
+            kind: "icao9303".into(),
+            sod: Base64::encode_string(&document.sod),
+            data_groups: document
+                .data_groups
+                .iter()
+                .filter(|(number, _)| **number != 2)
+                .map(|(number, bytes)| (number.to_string(), Base64::encode_string(bytes)))
+                .collect(),
+            chip_authentication: document.chip_authentication.as_ref().map(|ca| {
+                model::ChipAuthenticationEvidence {
+                    oid: ca.protocol.clone(),
+                    result: "ok".into(),
+                }
+            }),
+            active_authentication: document.active_authentication.as_ref().map(|aa| {
+                model::ActiveAuthenticationEvidence {
+                    challenge: Base64::encode_string(&aa.challenge),
+                    signature: Base64::encode_string(&aa.signature),
+                }
+            }),
+        },
+    }
+}
+
 /// The Active Authentication challenge bound to a request: `SHA-256(aud ‖ nonce)[..8]`.
 #[must_use]
 pub fn active_authentication_challenge(aud: &str, nonce: &str) -> Vec<u8> {

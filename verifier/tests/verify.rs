@@ -2,7 +2,6 @@
 //! rejection on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
@@ -16,10 +15,9 @@ use sesame_protocol::lds::DataGroup;
 use sesame_protocol::pa::{PassiveAuthError, TrustStore};
 use sesame_protocol::random::SystemRandom;
 use sesame_protocol::reader::{ReadRequest, read_document};
-use sesame_verifier::model::{ActiveAuthenticationEvidence, ChipAuthenticationEvidence};
 use sesame_verifier::{
-    Assurance, Claims, Evidence, InMemoryNonceStore, Payload, Verifier, VerifierConfig,
-    VerifyError, active_authentication_challenge, issue,
+    Assurance, Claims, InMemoryNonceStore, Payload, Verifier, VerifierConfig, VerifyError,
+    active_authentication_challenge, issue, payload_from_document,
 };
 
 const IDP: &str = "https://idp.example";
@@ -67,52 +65,15 @@ fn fixture(profile_name: &str) -> Fixture {
         now: now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
-    let mrz = &document.mrz;
-    let name = document.dg11.as_ref().and_then(|d| d.full_name.clone());
-    let claims = Claims {
-        family_name: Some(name.as_ref().map_or_else(
-            || mrz.primary_identifier().to_owned(),
-            |n| n.primary_identifier.clone(),
-        )),
-        given_name: Some(name.as_ref().map_or_else(
-            || mrz.secondary_identifier().to_owned(),
-            |n| n.secondary_identifier.clone(),
-        )),
-        document_number: Some(mrz.document_number().to_owned()),
-        nationality: Some(mrz.nationality().to_owned()),
+    let mut payload = payload_from_document(&document, IDP, NONCE, NOW);
+    // Only the claims this IdP asked for.
+    let all = payload.claims;
+    payload.claims = Claims {
+        family_name: all.family_name,
+        given_name: all.given_name,
+        document_number: all.document_number,
+        nationality: all.nationality,
         ..Claims::default()
-    };
-    let data_groups: BTreeMap<String, String> = document
-        .data_groups
-        .iter()
-        .map(|(n, b)| (n.to_string(), Base64::encode_string(b)))
-        .collect();
-    let evidence = Evidence {
-        kind: "icao9303".into(),
-        sod: Base64::encode_string(&document.sod),
-        data_groups,
-        chip_authentication: document.chip_authentication.as_ref().map(|ca| {
-            ChipAuthenticationEvidence {
-                oid: ca.protocol.clone(),
-                result: "ok".into(),
-            }
-        }),
-        active_authentication: document.active_authentication.as_ref().map(|aa| {
-            ActiveAuthenticationEvidence {
-                challenge: Base64::encode_string(&aa.challenge),
-                signature: Base64::encode_string(&aa.signature),
-            }
-        }),
-    };
-    let payload = Payload {
-        iss: String::new(),
-        aud: IDP.into(),
-        nonce: NONCE.into(),
-        iat: NOW,
-        exp: NOW + 120,
-        acr: "sesame:chip-authenticated".into(),
-        claims,
-        evidence,
     };
     Fixture { pki, payload }
 }
