@@ -1,0 +1,296 @@
+//! # sesame-idp
+//!
+//! The reference identity provider: the smallest IdP that runs the Sésame redirect flow
+//! (`docs/protocol.md` §1) and verifies the answer with [`sesame_verifier`]. It is what
+//! the demo and the browser tests log in to, and it is meant to be read by IdP
+//! developers: every step a real IdP must take is here, in order, and nothing else.
+//!
+//! - `GET /` — a page with one button, "Log in with my ID card".
+//! - `GET /login` — makes a login (`state`, `nonce`), binds it to this browser with a
+//!   `SameSite=None; Secure; HttpOnly` cookie (the answer is a cross-site POST, which a
+//!   `Lax` cookie would not accompany), registers the nonce, and redirects to the
+//!   daemon's `/v1/authorize`.
+//! - `POST /callback` — finds the login by its cookie, checks `state`, forgets the login
+//!   (single use), verifies the assertion, and shows the identity or the reason in words.
+//!
+//! Pages are plain HTML in French or English (from `Accept-Language`, or `?lang=`).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod pages;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Router, http};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde::Deserialize;
+use sesame_verifier::{InMemoryNonceStore, Verifier, VerifierConfig};
+
+pub use pages::Lang;
+
+/// How long a login may take, from `/login` to `/callback`, seconds.
+pub const LOGIN_LIFETIME: i64 = 600;
+/// The most logins waiting at once; beyond it `/login` answers 503 rather than grow.
+pub const MAX_PENDING_LOGINS: usize = 10_000;
+/// The claims the reference IdP asks for.
+pub const REQUESTED_CLAIMS: &str =
+    "family_name given_name birthdate nationality document_number expiry_date";
+
+/// What the IdP is configured with.
+#[derive(Debug)]
+pub struct IdpConfig {
+    /// Its origin, which is also its `client_id` (`https://idp.example`, or
+    /// `http://localhost:8080` for a developer's machine).
+    pub origin: String,
+    /// The daemon's base URL (`https://127.0.0.1:24729`).
+    pub daemon: String,
+    /// The CSCAs it trusts.
+    pub trust: sesame_protocol::pa::TrustStore,
+    /// Clock skew allowed on the assertion's times, seconds.
+    pub clock_skew: i64,
+}
+
+/// One login between `/login` and `/callback`.
+struct Login {
+    state: String,
+    nonce: String,
+    expires: i64,
+}
+
+/// The IdP's state, shared by the handlers.
+pub struct Idp {
+    origin: String,
+    daemon: String,
+    verifier: Verifier,
+    logins: Mutex<HashMap<String, Login>>,
+}
+
+impl std::fmt::Debug for Idp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idp")
+            .field("origin", &self.origin)
+            .field("daemon", &self.daemon)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Idp {
+    /// An IdP with an in-memory nonce store (one process).
+    #[must_use]
+    pub fn new(config: IdpConfig) -> Self {
+        let origin = config.origin.trim_end_matches('/').to_owned();
+        Self {
+            verifier: Verifier::new(
+                VerifierConfig {
+                    client_id: origin.clone(),
+                    trust: config.trust,
+                    clock_skew: config.clock_skew,
+                },
+                Box::new(InMemoryNonceStore::new()),
+            ),
+            daemon: config.daemon.trim_end_matches('/').to_owned(),
+            origin,
+            logins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The name of the login cookie: `__Host-` (no `Domain`, path `/`, `Secure`) when
+    /// the origin is `https`; browsers accept `Secure` cookies on `http://localhost`, but
+    /// not the `__Host-` prefix there.
+    fn cookie_name(&self) -> &'static str {
+        if self.origin.starts_with("https://") {
+            "__Host-sesame-login"
+        } else {
+            "sesame-login"
+        }
+    }
+}
+
+/// The IdP's routes.
+pub fn router(idp: Arc<Idp>) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login))
+        .route("/callback", post(callback))
+        .with_state(idp)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// 128 random bits, base64url (22 characters).
+fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(Base64UrlUnpadded::encode_string(&bytes))
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    Lang::choose(
+        query,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+async fn home(
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> ([(http::HeaderName, HeaderValue); 1], Html<String>) {
+    let lang = lang_of(query.lang.as_deref(), &headers);
+    (pages::no_store(), Html(pages::home(lang)))
+}
+
+async fn login(
+    State(idp): State<Arc<Idp>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(query.lang.as_deref(), &headers);
+    let (Ok(id), Ok(state), Ok(nonce)) = (random_token(), random_token(), random_token()) else {
+        return pages::error(
+            lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::Problem::NoRandomness,
+        );
+    };
+    let now = now();
+    {
+        let Ok(mut logins) = idp.logins.lock() else {
+            return pages::error(
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                pages::Problem::Busy,
+            );
+        };
+        logins.retain(|_, login| login.expires > now);
+        if logins.len() >= MAX_PENDING_LOGINS {
+            return pages::error(lang, StatusCode::SERVICE_UNAVAILABLE, pages::Problem::Busy);
+        }
+        logins.insert(
+            id.clone(),
+            Login {
+                state: state.clone(),
+                nonce: nonce.clone(),
+                expires: now + LOGIN_LIFETIME,
+            },
+        );
+    }
+    idp.verifier.nonces().issue(&nonce, now + LOGIN_LIFETIME);
+
+    let location = format!(
+        "{}/v1/authorize?client_id={}&redirect_uri={}&nonce={nonce}&state={state}&claims={}",
+        idp.daemon,
+        pages::url_encode(&idp.origin),
+        pages::url_encode(&format!("{}/callback", idp.origin)),
+        pages::url_encode(REQUESTED_CLAIMS),
+    );
+    let cookie = format!(
+        "{}={id}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age={LOGIN_LIFETIME}",
+        idp.cookie_name()
+    );
+    let (Ok(location), Ok(cookie)) = (
+        HeaderValue::from_str(&location),
+        HeaderValue::from_str(&cookie),
+    ) else {
+        return pages::error(
+            lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::Problem::Busy,
+        );
+    };
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location),
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response()
+}
+
+/// What the daemon posts back (`docs/protocol.md` §1.2).
+#[derive(Deserialize)]
+struct Answer {
+    assertion: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+async fn callback(
+    State(idp): State<Arc<Idp>>,
+    headers: HeaderMap,
+    Form(answer): Form<Answer>,
+) -> Response {
+    let lang = lang_of(None, &headers);
+    let now = now();
+    // 1. The login this browser started: the cookie, then `state`. The login is
+    //    forgotten whatever follows, so an answer is used at most once.
+    let Some(id) = cookie_value(&headers, idp.cookie_name()) else {
+        return pages::error(lang, StatusCode::BAD_REQUEST, pages::Problem::NoLogin);
+    };
+    let pending = match idp.logins.lock() {
+        Ok(mut logins) => logins.remove(id),
+        Err(_) => None,
+    };
+    let Some(pending) = pending else {
+        return pages::error(lang, StatusCode::BAD_REQUEST, pages::Problem::NoLogin);
+    };
+    if pending.expires <= now {
+        return pages::error(lang, StatusCode::BAD_REQUEST, pages::Problem::LoginExpired);
+    }
+    let state_matches = answer.state.as_deref().is_some_and(|state| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            state.as_bytes(),
+            pending.state.as_bytes(),
+        ))
+    });
+    if !state_matches {
+        return pages::error(lang, StatusCode::BAD_REQUEST, pages::Problem::StateMismatch);
+    }
+    // 2. The daemon's answer: an error, or an assertion to verify.
+    if let Some(code) = answer.error.as_deref() {
+        return pages::error(
+            lang,
+            StatusCode::OK,
+            pages::Problem::Daemon {
+                code,
+                description: answer.error_description.as_deref().unwrap_or_default(),
+            },
+        );
+    }
+    let Some(assertion) = answer.assertion.as_deref() else {
+        return pages::error(lang, StatusCode::BAD_REQUEST, pages::Problem::NoAssertion);
+    };
+    match idp.verifier.verify(assertion, &pending.nonce, now) {
+        Ok(identity) => pages::identity(lang, &identity),
+        Err(error) => pages::error(lang, StatusCode::FORBIDDEN, pages::Problem::Refused(&error)),
+    }
+}
