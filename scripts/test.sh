@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-sesame_install_packages
+# Headless Chromium for the browser tests of the redirect flow.
+sesame_install_packages chromium
 trap sesame_stop_pcscd EXIT
 sesame_start_pcscd
 export SESAME_TEST_VPCD_PORTS="$SESAME_VPCD_PORT,$((SESAME_VPCD_PORT + 1))"

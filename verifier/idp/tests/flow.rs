@@ -115,13 +115,13 @@ fn callback(cookie: Option<&str>, form: &str) -> Request<Body> {
 }
 
 /// What the daemon would post after reading the CNIe-like virtual card for this login.
-fn assertion_from_the_virtual_card(pki: &TestPki, nonce: &str) -> String {
+fn assertion_from_the_virtual_card(pki: &TestPki, aud: &str, nonce: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../emulator/profiles/cnie.toml");
     let profile = Profile::load(&path).unwrap();
     let contents = personalize(&profile, pki, &mut SystemRandom)
         .unwrap()
         .contents;
-    let challenge: [u8; 8] = active_authentication_challenge(ORIGIN, nonce)
+    let challenge: [u8; 8] = active_authentication_challenge(aud, nonce)
         .try_into()
         .unwrap();
     let mut card = InProcessCard::new(EmrtdCard::new(contents));
@@ -133,7 +133,7 @@ fn assertion_from_the_virtual_card(pki: &TestPki, nonce: &str) -> String {
         now: now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
-    let payload = payload_from_document(&document, ORIGIN, nonce, now());
+    let payload = payload_from_document(&document, aud, nonce, now());
     issue(payload, &SigningKey::from_slice(&[0x42; 32]).unwrap()).unwrap()
 }
 
@@ -200,7 +200,7 @@ async fn an_assertion_from_the_virtual_card_logs_in_once() {
     let pki = pki();
     let app = idp(&pki);
     let login = start_login(&app).await;
-    let assertion = assertion_from_the_virtual_card(&pki, &login.nonce);
+    let assertion = assertion_from_the_virtual_card(&pki, ORIGIN, &login.nonce);
     let form = format!(
         "assertion={}&state={}",
         form_encode(&assertion),
@@ -223,7 +223,7 @@ async fn an_answer_without_the_browser_cookie_or_with_another_state_is_refused()
     let pki = pki();
     let app = idp(&pki);
     let login = start_login(&app).await;
-    let assertion = assertion_from_the_virtual_card(&pki, &login.nonce);
+    let assertion = assertion_from_the_virtual_card(&pki, ORIGIN, &login.nonce);
     let form = format!(
         "assertion={}&state={}",
         form_encode(&assertion),
@@ -247,7 +247,7 @@ async fn a_tampered_assertion_is_refused_with_its_code() {
     let pki = pki();
     let app = idp(&pki);
     let login = start_login(&app).await;
-    let assertion = assertion_from_the_virtual_card(&pki, &login.nonce);
+    let assertion = assertion_from_the_virtual_card(&pki, ORIGIN, &login.nonce);
     let mut parts: Vec<String> = assertion.split('.').map(str::to_owned).collect();
     let signature = parts[2].clone();
     let flipped = if signature.starts_with('A') { "B" } else { "A" };
@@ -268,7 +268,7 @@ async fn an_assertion_read_for_another_idp_is_refused() {
     let pki = pki();
     let app = idp(&pki);
     let login = start_login(&app).await;
-    let mut other = payload_of(&assertion_from_the_virtual_card(&pki, &login.nonce));
+    let mut other = payload_of(&assertion_from_the_virtual_card(&pki, ORIGIN, &login.nonce));
     other.aud = "https://evil.example".into();
     let jws = issue(other, &SigningKey::from_slice(&[0x42; 32]).unwrap()).unwrap();
     let form = format!(
@@ -325,4 +325,97 @@ async fn malformed_answers_never_break_the_idp() {
     // Still serving.
     let (status, _, _) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Stands in for the daemon's consent page in the browser test: answers
+/// `/v1/authorize` with what the daemon returns after a successful read, a page that
+/// auto-submits the assertion to `redirect_uri` (a cross-site top-level POST).
+async fn daemon_stand_in(
+    axum::extract::State(pki): axum::extract::State<Arc<TestPki>>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let assertion = assertion_from_the_virtual_card(&pki, &query["client_id"], &query["nonce"]);
+    axum::response::Html(format!(
+        "<!doctype html><html><body onload=\"document.forms[0].submit()\">\
+         <form method=\"post\" action=\"{}\">\
+         <input type=\"hidden\" name=\"assertion\" value=\"{assertion}\">\
+         <input type=\"hidden\" name=\"state\" value=\"{}\"></form></body></html>",
+        query["redirect_uri"], query["state"]
+    ))
+}
+
+/// Runs headless Chromium on `url` until its DOM settles, and returns the DOM.
+fn chromium_dump_dom(url: &str) -> String {
+    let profile = std::env::temp_dir().join(format!("sesame-idp-chromium-{}", std::process::id()));
+    let output = std::process::Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=15000",
+            "--timeout=60000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let _ = std::fs::remove_dir_all(&profile);
+    match output {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium is needed under CI: {e}"
+            );
+            eprintln!("skipped: chromium not found ({e})");
+            String::new()
+        }
+    }
+}
+
+/// The whole IdP flow in a real browser: the login cookie, set by `http://localhost`,
+/// must come back with the cross-site POST from `http://127.0.0.1` (another site), which
+/// it does only because it is `SameSite=None; Secure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_the_login_cookie_survives_the_cross_site_post() {
+    let pki = Arc::new(pki());
+    let daemon_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let daemon_port = daemon_listener.local_addr().unwrap().port();
+    let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let idp_port = idp_listener.local_addr().unwrap().port();
+
+    let daemon = axum::Router::new()
+        .route("/v1/authorize", axum::routing::get(daemon_stand_in))
+        .with_state(Arc::clone(&pki));
+    let mut trust = TrustStore::new();
+    trust.add_der(&pki.csca.certificate).unwrap();
+    let origin = format!("http://localhost:{idp_port}");
+    let idp = router(Arc::new(Idp::new(IdpConfig {
+        origin: origin.clone(),
+        daemon: format!("http://127.0.0.1:{daemon_port}"),
+        trust,
+        clock_skew: 30,
+    })));
+    // `localhost` must reach the IdP on IPv4 as bound.
+    tokio::spawn(async move { axum::serve(daemon_listener, daemon).await });
+    tokio::spawn(async move { axum::serve(idp_listener, idp).await });
+
+    let url = format!("{origin}/login?lang=en");
+    let dom = tokio::task::spawn_blocking(move || chromium_dump_dom(&url))
+        .await
+        .unwrap();
+    if dom.is_empty() && std::env::var_os("CI").is_none() {
+        return;
+    }
+    assert!(
+        dom.contains("data-assurance=\"chip-authenticated\""),
+        "the browser did not end on the verified identity:\n{dom}"
+    );
+    assert!(dom.contains("<dd data-claim=\"family_name\">"));
 }
