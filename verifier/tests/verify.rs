@@ -41,6 +41,14 @@ fn now() -> i64 {
 
 /// Reads a personalised card and builds the payload the daemon would sign.
 fn fixture(profile_name: &str) -> Fixture {
+    let challenge: [u8; 8] = active_authentication_challenge(IDP, NONCE)
+        .try_into()
+        .unwrap();
+    fixture_with_challenge(profile_name, challenge)
+}
+
+/// The same, with the chip's Active Authentication run over `challenge`.
+fn fixture_with_challenge(profile_name: &str, challenge: [u8; 8]) -> Fixture {
     let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../emulator/profiles")
@@ -53,9 +61,6 @@ fn fixture(profile_name: &str) -> Fixture {
         Some(mrz) => Password::mrz(mrz),
         None => Password::can(&profile.can),
     };
-    let challenge: [u8; 8] = active_authentication_challenge(IDP, NONCE)
-        .try_into()
-        .unwrap();
     let mut card = InProcessCard::new(EmrtdCard::new(contents));
     let request = ReadRequest {
         password,
@@ -116,16 +121,39 @@ fn active_authentication_is_verified_and_bound_to_the_request() {
     let mut payload = f.payload.clone();
     payload.evidence.chip_authentication = None;
     assert_eq!(
-        check(&f, payload.clone()).unwrap().assurance,
+        check(&f, payload).unwrap().assurance,
         Assurance::ChipAuthenticated
     );
-    // The same chip signature presented for another request.
+}
+
+#[test]
+fn an_active_authentication_challenge_not_bound_to_the_request_is_refused() {
+    let f = fixture("passport.toml");
+    let mut payload = f.payload.clone();
+    // The chip's signature, presented with the challenge of another request.
     payload
         .evidence
         .active_authentication
         .as_mut()
         .unwrap()
         .challenge = Base64::encode_string(&[0u8; 8]);
+    assert!(matches!(
+        check(&f, payload),
+        Err(VerifyError::ActiveAuthentication(_))
+    ));
+}
+
+#[test]
+fn an_active_authentication_signature_over_another_challenge_is_refused() {
+    // The chip signed another challenge; the evidence claims it signed the bound one.
+    let f = fixture_with_challenge("passport.toml", [7; 8]);
+    let mut payload = f.payload.clone();
+    payload
+        .evidence
+        .active_authentication
+        .as_mut()
+        .unwrap()
+        .challenge = Base64::encode_string(&active_authentication_challenge(IDP, NONCE));
     assert!(matches!(
         check(&f, payload),
         Err(VerifyError::ActiveAuthentication(_))
@@ -230,13 +258,19 @@ fn an_unknown_nonce_is_refused() {
 }
 
 #[test]
-fn expired_and_not_yet_valid_are_refused() {
+fn an_expired_assertion_is_refused() {
     let f = fixture("cnie.toml");
     let jws = issue(f.payload.clone(), &key()).unwrap();
     assert!(matches!(
         verifier(&f.pki).verify(&jws, NONCE, NOW + 200),
         Err(VerifyError::Expired)
     ));
+}
+
+#[test]
+fn a_not_yet_valid_assertion_is_refused() {
+    let f = fixture("cnie.toml");
+    let jws = issue(f.payload.clone(), &key()).unwrap();
     assert!(matches!(
         verifier(&f.pki).verify(&jws, NONCE, NOW - 100),
         Err(VerifyError::NotYetValid)
