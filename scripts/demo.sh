@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 sesame_install_packages
 echo "==> building"
 cargo build --locked -q -p sesame-daemon -p sesame-emulator --bins
+bin="${CARGO_TARGET_DIR:-target}/debug"
 card_pid=
 cleanup() {
     [ -n "$card_pid" ] && kill "$card_pid" 2>/dev/null || true
@@ -23,16 +24,16 @@ trap cleanup EXIT
 sesame_start_pcscd
 
 echo "==> plugging the virtual card into vpcd (port $SESAME_VPCD_PORT)"
-./target/debug/sesame-card run --vpcd "127.0.0.1:$SESAME_VPCD_PORT" --connect-timeout 10 &
+"$bin"/sesame-card run --vpcd "127.0.0.1:$SESAME_VPCD_PORT" --connect-timeout 10 &
 card_pid=$!
 for _ in $(seq 1 50); do
-    ./target/debug/sesamed readers 2>/dev/null | grep -q "card present" && break
+    "$bin"/sesamed readers 2>/dev/null | grep -q "card present" && break
     sleep 0.2
 done
 
 echo "==> sesamed readers"
-./target/debug/sesamed readers
+"$bin"/sesamed readers
 echo "==> sesamed probe"
-./target/debug/sesamed probe --repeat 50
+"$bin"/sesamed probe --repeat 50
 echo "==> sesamed read (CAN 123456 on standard input)"
-echo 123456 | ./target/debug/sesamed read --csca protocol/tests/data/pa/masterlist
+echo 123456 | "$bin"/sesamed read --csca protocol/tests/data/pa/masterlist
