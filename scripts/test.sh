@@ -8,6 +8,14 @@ cd "$(dirname "$0")/.."
 
 # Headless Chromium for the browser tests of the redirect flow.
 sesame_install_packages chromium
+# Start it once before the tests: a fresh install's first launch sets up its caches, and
+# a browser that cannot start at all is better reported here than in a test.
+echo "==> chromium $(chromium --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1)"
+chromium_probe_dir=$(mktemp -d)
+timeout 60 chromium --headless=new --no-sandbox --disable-gpu --no-first-run \
+    --disable-dev-shm-usage --user-data-dir="$chromium_probe_dir" --dump-dom about:blank \
+    </dev/null >/dev/null 2>&1 || echo "warning: chromium did not start once (the browser test will say why)"
+rm -rf "$chromium_probe_dir"
 trap sesame_stop_pcscd EXIT
 sesame_start_pcscd
 export SESAME_TEST_VPCD_PORTS="$SESAME_VPCD_PORT,$((SESAME_VPCD_PORT + 1))"
