@@ -184,10 +184,7 @@ fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Res
         return Err(CliError::NoCan);
     }
     let mut card = service.connect(&name)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let now = sesame_protocol::unix_now();
     let request = ReadRequest {
         password: sesame_protocol::kdf::Password::can(can),
         data_groups: vec![sesame_protocol::lds::DataGroup::Dg11],

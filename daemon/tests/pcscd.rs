@@ -290,16 +290,13 @@ fn read_document_through_pcscd() {
     let reader = wait_for_card(&service, &atr);
     let mut trust = TrustStore::new();
     trust.add_der(sample::SAMPLE_CSCA).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = sesame_protocol::unix_now();
     let request = ReadRequest {
         password: Password::can(sample::SAMPLE_CAN),
         data_groups: vec![DataGroup::Dg11],
         active_authentication: None,
         trust: Some(&trust),
-        now: i64::try_from(now).unwrap(),
+        now,
     };
     {
         let mut pcsc_card = service.connect(&reader.name).unwrap();
@@ -403,16 +400,13 @@ fn profiles_read_through_pcscd() {
         let reader = wait_for_card(&service, &atr);
         let mut trust = TrustStore::new();
         trust.add_der(&pki.csca.certificate).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = sesame_protocol::unix_now();
         let request = ReadRequest {
             password,
             data_groups: vec![DataGroup::Dg2, DataGroup::Dg11],
             active_authentication: Some([8, 7, 6, 5, 4, 3, 2, 1]),
             trust: Some(&trust),
-            now: i64::try_from(now).unwrap(),
+            now,
         };
         let document = {
             let mut pcsc_card = service.connect(&reader.name).unwrap();

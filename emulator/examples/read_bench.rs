@@ -23,11 +23,7 @@ fn main() -> anyhow::Result<()> {
     trust
         .add_der(sample::SAMPLE_CSCA)
         .map_err(anyhow::Error::msg)?;
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs(),
-    )?;
+    let now = sesame_protocol::unix_now();
     let request = ReadRequest {
         password: Password::can(sample::SAMPLE_CAN),
         data_groups: vec![DataGroup::Dg11],

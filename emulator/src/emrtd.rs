@@ -13,13 +13,13 @@ use der::asn1::ObjectIdentifier;
 use sesame_apdu::sm::{CipherSuite, SessionKeys, SmCodec, SuiteCipher};
 use sesame_apdu::tlv::{self, Tag, TlvBuilder};
 use sesame_apdu::{Capabilities, Command, Response, StatusWord};
-use sesame_protocol::EMRTD_AID;
 use sesame_protocol::ec::{Curve, x_coordinate};
 use sesame_protocol::kdf::{KeyPurpose, Password, kdf};
 use sesame_protocol::pa::HashAlgorithm;
 use sesame_protocol::pace::{Mapping, authentication_token, nonce_len, pseudo_random};
 use sesame_protocol::random::{RandomSource, SystemRandom};
 use sesame_protocol::security_infos::{CaProtocol, PaceProtocol, SecurityInfos};
+use sesame_protocol::{EMRTD_AID, bac};
 use zeroize::Zeroizing;
 
 use crate::CardHandler;
@@ -550,17 +550,10 @@ impl EmrtdCard {
         else {
             return Response::status(StatusWord::ConditionsOfUseNotSatisfied);
         };
-        let seed = Zeroizing::new(sha1_16(mrz.as_bytes()));
-        let k_enc = kdf(CipherSuite::TripleDes, &seed, KeyPurpose::Encryption);
-        let k_mac = kdf(CipherSuite::TripleDes, &seed, KeyPurpose::Mac);
-        let Ok(cipher) = SuiteCipher::new(CipherSuite::TripleDes, &k_enc, &k_mac) else {
+        let Ok(cipher) = bac::access_cipher(&mrz) else {
             return Response::status(StatusWord::ExecutionError);
         };
-        let mac = |data: &[u8]| {
-            let mut padded = data.to_vec();
-            cipher.pad(&mut padded);
-            cipher.mac(&padded)
-        };
+        let mac = |data: &[u8]| bac::padded_mac(&cipher, data);
         let Some((e_ifd, m_ifd)) = command.data.split_at_checked(32) else {
             return Response::status(StatusWord::WrongLength);
         };
@@ -584,28 +577,7 @@ impl EmrtdCard {
         }
         let mut answer = r.to_vec();
         answer.extend_from_slice(&mac(&r));
-        let session_seed = Zeroizing::new(
-            k_ifd
-                .iter()
-                .zip(k_ic.iter())
-                .map(|(a, b)| a ^ b)
-                .collect::<Vec<u8>>(),
-        );
-        let keys = SessionKeys {
-            suite: CipherSuite::TripleDes,
-            enc: kdf(
-                CipherSuite::TripleDes,
-                &session_seed,
-                KeyPurpose::Encryption,
-            ),
-            mac: kdf(CipherSuite::TripleDes, &session_seed, KeyPurpose::Mac),
-        };
-        let ssc = [
-            rnd_ic.get(4..).unwrap_or(&[]),
-            rnd_ifd.get(4..).unwrap_or(&[]),
-        ]
-        .concat();
-        match SmCodec::new(&keys, &ssc) {
+        match bac::session_codec(&k_ifd, k_ic.as_slice(), &rnd_ic, &rnd_ifd) {
             Ok(codec) => {
                 // The answer itself goes out in plain; the session starts after it.
                 self.pending_rekey = Some(codec);
@@ -964,15 +936,6 @@ fn iso9796_2_sign(
     let bytes = s.to_be_bytes();
     let start = bytes.len().checked_sub(size)?;
     bytes.get(start..).map(<[u8]>::to_vec)
-}
-
-/// The first 16 bytes of SHA-1 (BAC's K_seed, ICAO 9303-11 §4.3.2).
-fn sha1_16(data: &[u8]) -> Vec<u8> {
-    HashAlgorithm::Sha1
-        .digest(data)
-        .into_iter()
-        .take(16)
-        .collect()
 }
 
 impl CardHandler for EmrtdCard {

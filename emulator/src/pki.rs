@@ -463,13 +463,7 @@ mod tests {
             let sod = Sod::parse(&pki.sod(&[(1, &dg1)]).unwrap()).unwrap();
             let mut trust = TrustStore::new();
             trust.add_der(&pki.csca.certificate).unwrap();
-            let now = i64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs(),
-            )
-            .unwrap();
+            let now = sesame_protocol::unix_now();
             let result = verify(&sod, &[(1, &dg1)], &trust, now).unwrap();
             assert!(
                 result.document_signer.subject.contains("Sesame TEST DS"),

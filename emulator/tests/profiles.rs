@@ -25,16 +25,6 @@ fn profile(name: &str) -> Profile {
     .unwrap()
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn cnie_profile() {
     let pki = TestPki::generate(Curve::BrainpoolP256r1, &mut SystemRandom).unwrap();
@@ -48,7 +38,7 @@ fn cnie_profile() {
         data_groups: vec![DataGroup::Dg11, DataGroup::Dg2],
         active_authentication: None,
         trust: Some(&trust),
-        now: now(),
+        now: sesame_protocol::unix_now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
     assert!(matches!(document.access, AccessControl::Pace(_)));
@@ -89,7 +79,7 @@ fn passport_profile_with_bac_and_active_authentication() {
         data_groups: vec![DataGroup::Dg2],
         active_authentication: Some([1, 2, 3, 4, 5, 6, 7, 8]),
         trust: Some(&trust),
-        now: now(),
+        now: sesame_protocol::unix_now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
     assert_eq!(document.access, AccessControl::Bac);
@@ -119,7 +109,7 @@ fn rsa_passport_profile() {
         data_groups: vec![],
         active_authentication: Some([1, 1, 2, 3, 5, 8, 13, 21]),
         trust: Some(&trust),
-        now: now(),
+        now: sesame_protocol::unix_now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
     assert_eq!(document.mrz.primary_identifier(), "OSTERGARD NUNEZ");
@@ -183,7 +173,7 @@ fn saved_card_loads_back(name: &str) {
         data_groups: vec![],
         active_authentication: Some([3; 8]),
         trust: None,
-        now: now(),
+        now: sesame_protocol::unix_now(),
     };
     assert!(
         read_document(&mut reader, &request, &mut SystemRandom, &mut |_| {})

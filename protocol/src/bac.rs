@@ -53,11 +53,7 @@ pub fn establish_bac(
     mrz_information: &str,
     rng: &mut dyn RandomSource,
 ) -> Result<SmCodec, BacError> {
-    let seed = Zeroizing::new(Sha1::digest(mrz_information.as_bytes()).to_vec());
-    let k_seed = seed.get(..16).ok_or(BacError::ChipNotAuthenticated)?;
-    let k_enc = kdf(CipherSuite::TripleDes, k_seed, KeyPurpose::Encryption);
-    let k_mac = kdf(CipherSuite::TripleDes, k_seed, KeyPurpose::Mac);
-    let cipher = SuiteCipher::new(CipherSuite::TripleDes, &k_enc, &k_mac)?;
+    let cipher = access_cipher(mrz_information)?;
 
     let challenge = exchange(transport, &Command::new(0x00, 0x84, 0x00, 0x00).with_le(8))?;
     if !challenge.sw.is_success() {
@@ -111,7 +107,35 @@ pub fn establish_bac(
     if !bool::from(echo_ic.ct_eq(&rnd_ic) & echo_ifd.ct_eq(&rnd_ifd)) || k_ic.len() != 16 {
         return Err(BacError::ChipNotAuthenticated);
     }
+    Ok(session_codec(k_ifd.as_slice(), k_ic, &rnd_ic, &rnd_ifd)?)
+}
 
+/// The BAC access keys of ICAO 9303-11 §9.7.2: K_seed = SHA-1(MRZ information) truncated
+/// to 16 bytes, then K_enc and K_mac by the 3DES KDF. Both sides of BAC (this terminal
+/// and the virtual card) derive them here.
+///
+/// # Errors
+/// Never in practice (the key lengths are fixed); an [`SmError`] otherwise.
+pub fn access_cipher(mrz_information: &str) -> Result<SuiteCipher, SmError> {
+    let seed = Zeroizing::new(Sha1::digest(mrz_information.as_bytes()).to_vec());
+    let k_seed = seed.get(..16).unwrap_or_default();
+    let k_enc = kdf(CipherSuite::TripleDes, k_seed, KeyPurpose::Encryption);
+    let k_mac = kdf(CipherSuite::TripleDes, k_seed, KeyPurpose::Mac);
+    SuiteCipher::new(CipherSuite::TripleDes, &k_enc, &k_mac)
+}
+
+/// The secure messaging session that BAC opens (ICAO 9303-11 §9.7.2.3 and D.3): keys
+/// from K.IFD ⊕ K.IC, SSC from the last four bytes of RND.IC then of RND.IFD. Shared by
+/// the terminal and the virtual card.
+///
+/// # Errors
+/// An [`SmError`] when the key material has the wrong length.
+pub fn session_codec(
+    k_ifd: &[u8],
+    k_ic: &[u8],
+    rnd_ic: &[u8],
+    rnd_ifd: &[u8],
+) -> Result<SmCodec, SmError> {
     let session_seed = Zeroizing::new(
         k_ifd
             .iter()
@@ -133,10 +157,13 @@ pub fn establish_bac(
         rnd_ifd.get(4..).unwrap_or(&[]),
     ]
     .concat();
-    Ok(SmCodec::new(&keys, &ssc)?)
+    SmCodec::new(&keys, &ssc)
 }
 
-fn padded_mac(cipher: &SuiteCipher, data: &[u8]) -> [u8; 8] {
+/// The retail MAC (ISO 9797-1 algorithm 3) of `data` after ISO 7816-4 padding, as BAC's
+/// cryptograms carry it.
+#[must_use]
+pub fn padded_mac(cipher: &SuiteCipher, data: &[u8]) -> [u8; 8] {
     let mut input = data.to_vec();
     cipher.pad(&mut input);
     cipher.mac(&input)

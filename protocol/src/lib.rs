@@ -25,6 +25,15 @@ pub mod security_infos;
 
 use sesame_apdu::{Command, StatusWord, Transport, TransportError, exchange};
 
+/// The current time in Unix seconds, the unit of every `now` in this crate (certificate
+/// validity, assertion times). A clock before 1970 reads as 0.
+#[must_use]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The eMRTD application identifier (ICAO 9303-10 §3.6.2, LDS1).
 pub const EMRTD_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01];
 

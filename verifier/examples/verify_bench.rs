@@ -24,11 +24,7 @@ fn main() -> anyhow::Result<()> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100)
         .max(1);
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs(),
-    )?;
+    let now = sesame_protocol::unix_now();
     let mut card = InProcessCard::new(EmrtdCard::new(sample::sample_card()));
     let request = ReadRequest {
         password: Password::can(sample::SAMPLE_CAN),

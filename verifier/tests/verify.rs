@@ -29,16 +29,6 @@ struct Fixture {
     payload: Payload,
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 /// Reads a personalised card and builds the payload the daemon would sign.
 fn fixture(profile_name: &str) -> Fixture {
     let challenge: [u8; 8] = active_authentication_challenge(IDP, NONCE)
@@ -67,7 +57,7 @@ fn fixture_with_challenge(profile_name: &str, challenge: [u8; 8]) -> Fixture {
         data_groups: vec![DataGroup::Dg11],
         active_authentication: Some(challenge),
         trust: None,
-        now: now(),
+        now: sesame_protocol::unix_now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
     let mut payload = payload_from_document(&document, IDP, NONCE, NOW);

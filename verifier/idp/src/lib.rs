@@ -120,12 +120,6 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .with_state(idp)
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// 128 random bits, base64url (22 characters).
 fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 16];
@@ -168,7 +162,7 @@ async fn login(
             pages::Problem::NoRandomness,
         );
     };
-    let now = now();
+    let now = sesame_protocol::unix_now();
     {
         let Ok(mut logins) = idp.logins.lock() else {
             return pages::error(
@@ -250,7 +244,7 @@ async fn callback(
     Form(answer): Form<Answer>,
 ) -> Response {
     let lang = lang_of(None, &headers);
-    let now = now();
+    let now = sesame_protocol::unix_now();
     // 1. The login this browser started: the cookie, then `state`. The login is
     //    forgotten whatever follows, so an answer is used at most once.
     let Some(id) = cookie_value(&headers, idp.cookie_name()) else {

@@ -27,16 +27,6 @@ use tower::ServiceExt;
 const ORIGIN: &str = "https://idp.example";
 const DAEMON: &str = "https://127.0.0.1:24729";
 
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 fn idp(pki: &TestPki) -> axum::Router {
     let mut trust = TrustStore::new();
     trust.add_der(&pki.csca.certificate).unwrap();
@@ -130,10 +120,10 @@ fn assertion_from_the_virtual_card(pki: &TestPki, aud: &str, nonce: &str) -> Str
         data_groups: vec![DataGroup::Dg11],
         active_authentication: Some(challenge),
         trust: None,
-        now: now(),
+        now: sesame_protocol::unix_now(),
     };
     let document = read_document(&mut card, &request, &mut SystemRandom, &mut |_| {}).unwrap();
-    let payload = payload_from_document(&document, aud, nonce, now());
+    let payload = payload_from_document(&document, aud, nonce, sesame_protocol::unix_now());
     issue(payload, &SigningKey::from_slice(&[0x42; 32]).unwrap()).unwrap()
 }
 
