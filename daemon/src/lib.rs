@@ -1,10 +1,124 @@
 //! # sesame-daemon
 //!
-//! The library behind `sesamed`. So far: the PC/SC layer ([`pcsc_reader`]) — listing
-//! readers, connecting to a card as a [`sesame_apdu::Transport`], and watching readers
-//! and cards come and go. The HTTPS redirect flow, sessions and assertion signing are
-//! built on it in the daemon issue.
+//! The library behind `sesamed`:
+//! - [`pcsc_reader`]: PC/SC readers as [`sesame_apdu::Transport`]s, and their events;
+//! - [`readers`]: one worker thread per reader, card jobs queued with deadlines;
+//! - [`config`], [`state`], [`tls`]: the configuration file, the state directory (the
+//!   assertion key, the local TLS authority);
+//! - [`flow`]: the redirect flow's rules (request checks, sessions, outcomes, assertion);
+//! - [`web`]: the HTTP API and the consent page; [`server`]: TLS on loopback, socket
+//!   activation, `sd_notify`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
+pub mod flow;
 pub mod pcsc_reader;
+pub mod readers;
+pub mod server;
+pub mod state;
+pub mod tls;
+pub mod web;
+
+use std::sync::Arc;
+
+use config::Config;
+use readers::ReaderHub;
+use state::{StateDir, StateError};
+use web::Daemon;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The state directory or its keys.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The listening sockets.
+    #[error(transparent)]
+    Serve(#[from] server::ServeError),
+    /// The CSCA directory.
+    #[error("the CSCA directory: {0}")]
+    Trust(#[from] sesame_protocol::pa::TrustStoreError),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A daemon ready to serve: its state, bound sockets and TLS identity.
+#[derive(Debug)]
+pub struct Prepared {
+    /// What the handlers share.
+    pub daemon: Arc<Daemon>,
+    /// The TLS identity (its SPKI hash pins the server).
+    pub identity: tls::TlsIdentity,
+    listeners: Vec<std::net::TcpListener>,
+    /// Whether systemd passed the sockets.
+    pub activated: bool,
+}
+
+impl Prepared {
+    /// Loads the keys and certificates (making them on first start), binds the sockets
+    /// (or takes systemd's) and sets up the readers. `config.port` 0 picks a free port.
+    ///
+    /// # Errors
+    /// [`DaemonError`].
+    pub fn new(config: Config, state: &StateDir) -> Result<Self, DaemonError> {
+        state.ensure()?;
+        let key = state.signing_key()?;
+        let identity = tls::load_or_create(state)?;
+        let trust = config
+            .csca_dir
+            .as_deref()
+            .map(sesame_protocol::pa::TrustStore::from_dir)
+            .transpose()?;
+        let (listeners, activated) = server::listeners(config.port)?;
+        let port = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(config.port, |a| a.port());
+        let daemon = Arc::new(Daemon {
+            config,
+            hub: ReaderHub::new(trust),
+            sessions: flow::Sessions::default(),
+            key,
+            port,
+        });
+        Ok(Self {
+            daemon,
+            identity,
+            listeners,
+            activated,
+        })
+    }
+
+    /// The port the daemon answers on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.daemon.port
+    }
+
+    /// Serves until `shutdown` resolves, then lets open requests finish.
+    ///
+    /// # Errors
+    /// [`DaemonError`].
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), DaemonError> {
+        let config = self.identity.server_config()?;
+        let listener = server::TlsListener::new(self.listeners, config)?;
+        let app = web::router(self.daemon.clone());
+        tracing::info!(
+            port = self.daemon.port,
+            activated = self.activated,
+            "serving"
+        );
+        server::notify_ready();
+        let hub = self.daemon.hub.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        hub.stop();
+        Ok(())
+    }
+}

@@ -1,15 +1,22 @@
 //! `sesamed`: the Sésame daemon and its command line.
 //!
-//! So far:
-//! - `sesamed readers` lists the PC/SC readers, whether a card is present and its ATR
-//!   (`--json` for machines, `--watch` to follow reader and card events);
-//! - `sesamed probe` connects to a card, tells whether it holds the eMRTD application
-//!   (an ICAO 9303 identity card or passport), and measures the APDU round trip;
-//! - `sesamed read` reads an identity document with its CAN (from standard input, never
-//!   from the command line): PACE, Chip Authentication, the identity, and Passive
-//!   Authentication against the CSCAs of `--csca`, with each step shown as it runs.
+//! - `sesamed serve` runs the daemon: HTTPS on loopback (port 24729), the redirect flow's
+//!   consent page, the readers (systemd socket activation and `sd_notify` supported);
+//! - `sesamed demo` runs the whole flow with no hardware: the daemon, an in-process
+//!   virtual card and the reference IdP, in one process;
+//! - `sesamed readers` lists the PC/SC readers (`--watch` follows their events);
+//! - `sesamed read` reads an identity document with its CAN (asked for, or read from
+//!   standard input), showing each step, and prints the identity and the Passive
+//!   Authentication verdict;
+//! - `sesamed probe` checks a card for the eMRTD application and times the round trip;
+//! - `sesamed doctor` checks the set-up, each problem with its fix;
+//! - `sesamed trust install|uninstall` adds or removes the local TLS authority in the
+//!   browsers' certificate stores; `sesamed key show|rotate` manages the assertion key.
+
+mod commands;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -25,12 +32,39 @@ use sesame_protocol::EMRTD_AID;
     about = "Sésame: log in with your chip identity card"
 )]
 struct Cli {
+    /// The configuration file (default: $SESAME_CONFIG, else ~/.config/sesame/sesamed.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// The state directory (default: $STATE_DIRECTORY, else ~/.local/state/sesame).
+    #[arg(long, global = true)]
+    state_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the daemon (HTTPS on 127.0.0.1 and [::1], the consent page, the readers).
+    Serve {
+        /// Desktop (the login flow) or counter (a town-hall station).
+        #[arg(long, value_enum)]
+        mode: Option<sesame_daemon::config::Mode>,
+        /// The port (default: the configuration's, else 24729).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Try the whole login with no hardware: the daemon, a virtual card and a demo IdP.
+    Demo {
+        /// The daemon's port.
+        #[arg(long, default_value_t = sesame_daemon::config::DEFAULT_PORT)]
+        port: u16,
+        /// The demo IdP's port (on localhost).
+        #[arg(long, default_value_t = 8080)]
+        idp_port: u16,
+        /// Also offer the PC/SC readers (a real card, or `sesame-card run`).
+        #[arg(long)]
+        pcscd: bool,
+    },
     /// List the smart-card readers, whether a card is in each, and its ATR.
     Readers {
         /// Print JSON (one array; with --watch, one event object per line).
@@ -40,14 +74,18 @@ enum Cmd {
         #[arg(long)]
         watch: bool,
     },
-    /// Read an identity document: the CAN is read from standard input.
+    /// Read an identity document and check its signature.
     Read {
         /// The reader to use (default: the first one with a card).
         #[arg(long)]
         reader: Option<String>,
         /// A directory of trusted CSCA certificates (DER, PEM) and ICAO master lists.
         #[arg(long)]
-        csca: Option<std::path::PathBuf>,
+        csca: Option<PathBuf>,
+        /// The CAN. Prefer typing it at the prompt or piping it on standard input: a
+        /// value given here stays in the shell's history.
+        #[arg(long)]
+        can: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -64,6 +102,18 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Check the set-up: configuration, keys, certificates, pcscd, readers, browsers.
+    Doctor,
+    /// Add or remove the daemon's local certificate authority in the browsers' stores.
+    Trust {
+        #[command(subcommand)]
+        action: commands::TrustAction,
+    },
+    /// Show or replace the key that signs assertions.
+    Key {
+        #[command(subcommand)]
+        action: commands::KeyAction,
+    },
 }
 
 /// What can go wrong on the command line, each a sentence.
@@ -79,21 +129,49 @@ enum CliError {
     Document(#[from] sesame_protocol::reader::DocumentError),
     #[error(transparent)]
     Trust(#[from] sesame_protocol::pa::TrustStoreError),
-    #[error("no CAN was given on standard input")]
+    #[error("no CAN was given")]
     NoCan,
+    #[error(transparent)]
+    Daemon(#[from] sesame_daemon::DaemonError),
+    #[error(transparent)]
+    Config(#[from] sesame_daemon::config::ConfigError),
+    #[error(transparent)]
+    State(#[from] sesame_daemon::state::StateError),
+    #[error("{0}")]
+    Other(String),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Cmd::Serve { mode, port } => {
+            commands::init_logging();
+            commands::serve(cli.config.as_deref(), cli.state_dir.as_deref(), mode, port)
+        }
+        Cmd::Demo {
+            port,
+            idp_port,
+            pcscd,
+        } => {
+            commands::init_logging();
+            commands::demo(cli.state_dir.as_deref(), port, idp_port, pcscd)
+        }
         Cmd::Readers { json, watch: false } => list_readers(json).map_err(CliError::from),
         Cmd::Readers { json, watch: true } => watch_readers(json).map_err(CliError::from),
-        Cmd::Read { reader, csca, json } => read(reader.as_deref(), csca.as_deref(), json),
+        Cmd::Read {
+            reader,
+            csca,
+            can,
+            json,
+        } => read(reader.as_deref(), csca.as_deref(), can, json),
         Cmd::Probe {
             reader,
             repeat,
             json,
         } => probe(reader.as_deref(), repeat.max(1), json),
+        Cmd::Doctor => commands::doctor(cli.config.as_deref(), cli.state_dir.as_deref()),
+        Cmd::Trust { action } => commands::trust(cli.state_dir.as_deref(), &action),
+        Cmd::Key { action } => commands::key(cli.state_dir.as_deref(), &action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,11 +195,14 @@ fn hint(e: &CliError) -> &'static str {
         CliError::Document(sesame_protocol::reader::DocumentError::Pace(
             sesame_protocol::pace::PaceError::WrongPassword { .. },
         )) => " The CAN is the six-digit number printed on the front of the card.",
+        CliError::Daemon(sesame_daemon::DaemonError::Serve(_)) => {
+            " Stop the other instance (`systemctl --user stop sesamed.socket sesamed`) or pick another --port."
+        }
         _ => "",
     }
 }
 
-/// 1: nothing to list or no card; 2: the service is missing; 3: anything else.
+/// 1: nothing to list or no card; 2: the service is missing; 4: wrong CAN; 3: anything else.
 const fn exit_code(e: &CliError) -> u8 {
     match e {
         CliError::Pcsc(PcscError::NoReaders) | CliError::NoCardAnywhere => 1,
@@ -165,21 +246,34 @@ struct ReadReport {
     bytes: usize,
 }
 
-fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Result<(), CliError> {
+fn read(
+    reader: Option<&str>,
+    csca: Option<&std::path::Path>,
+    can: Option<String>,
+    json: bool,
+) -> Result<(), CliError> {
     use sesame_protocol::reader::{AccessControl, ReadRequest, ReadStep, read_document};
     let trust = csca
         .map(sesame_protocol::pa::TrustStore::from_dir)
         .transpose()?;
     let service = PcscService::establish()?;
     let name = choose_reader(&service, reader)?;
-    if !json && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        eprint!("Card access number (6 digits): ");
-    }
-    let mut line = zeroize::Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|_| CliError::NoCan)?;
-    let can = line.trim();
+    let can = zeroize::Zeroizing::new(match can {
+        Some(can) => can,
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            // Typed at a prompt that does not echo it.
+            rpassword::prompt_password("Card access number (6 digits, not shown): ")
+                .map_err(|_| CliError::NoCan)?
+        }
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|_| CliError::NoCan)?;
+            line
+        }
+    });
+    let can = can.trim();
     if can.is_empty() {
         return Err(CliError::NoCan);
     }
@@ -192,9 +286,11 @@ fn read(reader: Option<&str>, csca: Option<&std::path::Path>, json: bool) -> Res
         trust: trust.as_ref(),
         now,
     };
+    let mut done = 0_usize;
     let mut on_step = |step: ReadStep| {
         if !json {
-            eprintln!("  {}", step_text(step));
+            done += 1;
+            eprintln!("{} {}", commands::progress_bar(done), step_text(step));
         }
     };
     let document = read_document(

@@ -540,20 +540,26 @@ pub mod internal {
     }
 }
 
+/// The public JWK of the daemon's key `key`.
+#[must_use]
+pub fn jwk_of(key: &SigningKey) -> Jwk {
+    let point = key.verifying_key().to_sec1_point(false);
+    let bytes = point.as_bytes();
+    Jwk {
+        kty: "EC".into(),
+        crv: "P-256".into(),
+        x: Base64UrlUnpadded::encode_string(bytes.get(1..33).unwrap_or_default()),
+        y: Base64UrlUnpadded::encode_string(bytes.get(33..65).unwrap_or_default()),
+    }
+}
+
 /// The producer's side: signs `payload` as a compact JWS with `key` (the daemon's).
 /// `iss` is set to the key's thumbprint.
 ///
 /// # Errors
 /// When the payload does not serialise (it always does).
 pub fn issue(mut payload: Payload, key: &SigningKey) -> Result<String, serde_json::Error> {
-    let point = key.verifying_key().to_sec1_point(false);
-    let bytes = point.as_bytes();
-    let jwk = Jwk {
-        kty: "EC".into(),
-        crv: "P-256".into(),
-        x: Base64UrlUnpadded::encode_string(bytes.get(1..33).unwrap_or_default()),
-        y: Base64UrlUnpadded::encode_string(bytes.get(33..65).unwrap_or_default()),
-    };
+    let jwk = jwk_of(key);
     payload.iss = format!("sesame:{}", thumbprint(&jwk));
     let header = Header {
         alg: "ES256".into(),

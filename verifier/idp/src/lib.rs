@@ -31,7 +31,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Deserialize;
 use sesame_verifier::{InMemoryNonceStore, Verifier, VerifierConfig};
 
-pub use pages::Lang;
+pub use pages::{Lang, claim_label, escape};
 
 /// How long a login may take, from `/login` to `/callback`, seconds.
 pub const LOGIN_LIFETIME: i64 = 600;

@@ -35,14 +35,18 @@ impl Lang {
             .unwrap_or(Self::Fr)
     }
 
-    const fn code(self) -> &'static str {
+    /// The BCP 47 code (`fr`, `en`).
+    #[must_use]
+    pub const fn code(self) -> &'static str {
         match self {
             Self::Fr => "fr",
             Self::En => "en",
         }
     }
 
-    const fn pick(self, fr: &'static str, en: &'static str) -> &'static str {
+    /// The French or the English text.
+    #[must_use]
+    pub const fn pick(self, fr: &'static str, en: &'static str) -> &'static str {
         match self {
             Self::Fr => fr,
             Self::En => en,
@@ -63,7 +67,8 @@ pub(crate) enum Problem<'a> {
 }
 
 /// HTML-escapes text for element content and quoted attributes.
-pub(crate) fn escape(text: &str) -> String {
+#[must_use]
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -137,7 +142,9 @@ pub(crate) fn home(lang: Lang) -> String {
     )
 }
 
-fn claim_label(lang: Lang, name: &str) -> &'static str {
+/// The label of a claim (`docs/protocol.md` §3.3) in `lang`.
+#[must_use]
+pub fn claim_label(lang: Lang, name: &str) -> &'static str {
     match name {
         "family_name" => lang.pick("Nom", "Family name"),
         "given_name" => lang.pick("Prénoms", "Given names"),
