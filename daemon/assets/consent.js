@@ -88,12 +88,14 @@
       return;
     }
     error.textContent = "";
+    // Read the form before disabling it: disabled fields are not part of a form's data.
+    const body = new URLSearchParams(new FormData(form));
     busy(true);
     text.textContent = say("Envoi…", "Sending…");
     try {
       const response = await fetch(form.action, {
         method: "POST",
-        body: new URLSearchParams(new FormData(form)),
+        body,
         credentials: "same-origin",
       });
       if (!response.ok) {

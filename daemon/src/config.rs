@@ -60,6 +60,10 @@ pub struct Config {
     /// How long a card job may wait for a card and run, seconds (default 120).
     #[serde(default = "default_job_timeout")]
     pub job_timeout_secs: u64,
+    /// Use only the readers whose names start with one of these (a counter station's
+    /// own readers, say); empty: every reader.
+    #[serde(default)]
+    pub readers: Vec<String>,
     /// The identity providers allowed to start a login.
     #[serde(default, rename = "idp")]
     pub idps: Vec<TrustedIdp>,
@@ -81,6 +85,7 @@ impl Default for Config {
             csca_dir: None,
             developer_mode: false,
             job_timeout_secs: default_job_timeout(),
+            readers: Vec::new(),
             idps: Vec::new(),
         }
     }

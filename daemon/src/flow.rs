@@ -346,9 +346,16 @@ pub enum SessionError {
 }
 
 /// The open sessions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
+    lifetime: Duration,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_lifetime(SESSION_LIFETIME)
+    }
 }
 
 /// 128 random bits, base64url.
@@ -362,6 +369,15 @@ pub fn random_id() -> Result<String, SessionError> {
 }
 
 impl Sessions {
+    /// Sessions that last `lifetime` (tests shorten it).
+    #[must_use]
+    pub fn with_lifetime(lifetime: Duration) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            lifetime,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -391,7 +407,7 @@ impl Sessions {
                 token: token.clone(),
                 lang,
                 phase: Phase::Waiting,
-                expires: now + SESSION_LIFETIME,
+                expires: now + self.lifetime,
                 events,
                 last: None,
             },

@@ -76,9 +76,10 @@ impl Prepared {
             .first()
             .and_then(|l| l.local_addr().ok())
             .map_or(config.port, |a| a.port());
+        let hub = ReaderHub::new(trust, config.readers.clone());
         let daemon = Arc::new(Daemon {
             config,
-            hub: ReaderHub::new(trust),
+            hub,
             sessions: flow::Sessions::default(),
             key,
             port,

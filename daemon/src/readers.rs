@@ -138,6 +138,7 @@ pub struct ReaderHub {
     state: Arc<Mutex<HubState>>,
     view: tokio::sync::watch::Sender<ReadersView>,
     trust: Option<Arc<TrustStore>>,
+    allowed: Arc<Vec<String>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -151,9 +152,10 @@ impl std::fmt::Debug for ReaderHub {
 
 impl ReaderHub {
     /// A hub with no readers yet; `trust` gives the daemon's own Passive Authentication
-    /// verdict.
+    /// verdict; only PC/SC readers whose names start with one of `allowed` are used
+    /// (all when it is empty).
     #[must_use]
-    pub fn new(trust: Option<TrustStore>) -> Self {
+    pub fn new(trust: Option<TrustStore>, allowed: Vec<String>) -> Self {
         let (view, _) = tokio::sync::watch::channel(ReadersView::default());
         Self {
             state: Arc::new(Mutex::new(HubState {
@@ -162,6 +164,7 @@ impl ReaderHub {
             })),
             view,
             trust: trust.map(Arc::new),
+            allowed: Arc::new(allowed),
             stop: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -207,6 +210,19 @@ impl ReaderHub {
     }
 
     fn add_reader(&self, name: &str, card: Option<Box<dyn CardHandler>>) {
+        if card.is_none()
+            && !self.allowed.is_empty()
+            && !self
+                .allowed
+                .iter()
+                .any(|prefix| name.starts_with(prefix.as_str()))
+        {
+            tracing::debug!(
+                reader = name,
+                "reader not in the configuration's list: ignored"
+            );
+            return;
+        }
         let mut state = self.lock();
         if state.readers.contains_key(name) {
             return;
@@ -465,7 +481,20 @@ impl ReaderHub {
             )?);
         }
         let service = service.ok_or(JobError::NoService)?;
-        let card = service.connect(name)?;
+        // The watcher may report a card a moment before pcscd lets us connect to it (or
+        // after it left): until the deadline, no card yet means "keep waiting".
+        let card = loop {
+            match service.connect(name) {
+                Ok(card) => break card,
+                Err(PcscError::NoCard(_) | PcscError::CardUnresponsive(_))
+                    if Instant::now() + CARD_POLL < deadline
+                        && !job.cancel.load(Ordering::SeqCst) =>
+                {
+                    std::thread::sleep(CARD_POLL);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let mut guarded = Guarded {
             inner: card,
             cancel,

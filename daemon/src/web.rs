@@ -12,7 +12,9 @@
 //!
 //! Every request must carry a `Host` that names the loopback and the daemon's port (DNS
 //! rebinding); every POST must come from the daemon's own origin (`Origin` header) and
-//! carry the session's token. Pages forbid framing and caching.
+//! carry the session's token. Pages forbid framing and caching; `Referrer-Policy: same-origin`
+//! (not `no-referrer`, under which browsers send `Origin: null` even for same-origin form
+//! posts, and the origin check would refuse the page's own forms).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -98,7 +100,7 @@ async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) 
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
