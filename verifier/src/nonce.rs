@@ -56,7 +56,7 @@ impl NonceStore for InMemoryNonceStore {
             return NonceCheck::Unknown;
         };
         // Forget what expired long ago, so the store does not grow without bound.
-        nonces.retain(|_, (expires, _)| *expires + 3600 > now);
+        nonces.retain(|_, (expires, _)| expires.saturating_add(3600) > now);
         match nonces.get_mut(nonce) {
             None => NonceCheck::Unknown,
             Some((_, used @ true)) => {
