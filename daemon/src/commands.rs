@@ -178,17 +178,17 @@ fn nss_databases(create: bool) -> Vec<PathBuf> {
     };
     let mut dbs = Vec::new();
     let chromium = home.join(".pki/nssdb");
-    if chromium.join("cert9.db").exists() {
-        dbs.push(chromium);
-    } else if create
-        && std::fs::create_dir_all(&chromium).is_ok()
-        && Command::new("certutil")
-            .args(["-N", "--empty-password", "-d"])
-            .arg(format!("sql:{}", chromium.display()))
-            .status()
-            .is_ok_and(|s| s.success())
-    {
-        dbs.push(chromium);
+    let exists = chromium.join("cert9.db").exists();
+    let made = || {
+        std::fs::create_dir_all(&chromium).is_ok()
+            && Command::new("certutil")
+                .args(["-N", "--empty-password", "-d"])
+                .arg(format!("sql:{}", chromium.display()))
+                .status()
+                .is_ok_and(|s| s.success())
+    };
+    if exists || (create && made()) {
+        dbs.push(chromium.clone());
     }
     for base in [".mozilla/firefox", "snap/firefox/common/.mozilla/firefox"] {
         if let Ok(entries) = std::fs::read_dir(home.join(base)) {

@@ -160,7 +160,7 @@ impl Config {
         for idp in &config.idps {
             match Origin::parse(&idp.origin) {
                 Some(origin) if origin.to_string() == idp.origin => {
-                    if !origin.is_https() && !(config.developer_mode && origin.is_loopback()) {
+                    if !(origin.is_https() || (config.developer_mode && origin.is_loopback())) {
                         return Err(invalid(format!(
                             "IdP {:?}: only https origins can be trusted (http only for \
                              localhost with developer_mode = true)",

@@ -360,12 +360,12 @@ impl ReaderHub {
     ///
     /// # Errors
     /// [`JobError::ReaderGone`] when there is no such reader (or none at all),
-    /// [`JobError::Busy`] when its queue is full; the job is handed back.
+    /// [`JobError::Busy`] when its queue is full (the job is dropped).
     pub fn submit(
         &self,
         reader: Option<&str>,
         job: CardJob,
-    ) -> Result<String, (JobError, CardJob)> {
+    ) -> Result<String, JobError> {
         let state = self.lock();
         let chosen = match reader {
             Some(name) => state.readers.get_key_value(name),
@@ -382,13 +382,13 @@ impl ReaderHub {
             } else {
                 JobError::NoService
             };
-            return Err((error, job));
+            return Err(error);
         };
         let name = name.clone();
         match handle.queue.try_send(job) {
             Ok(()) => Ok(name),
-            Err(TrySendError::Full(job)) => Err((JobError::Busy, job)),
-            Err(TrySendError::Disconnected(job)) => Err((JobError::ReaderGone, job)),
+            Err(TrySendError::Full(_)) => Err(JobError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(JobError::ReaderGone),
         }
     }
 

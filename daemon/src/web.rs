@@ -560,7 +560,7 @@ async fn start(
         done,
     };
     let reader = Some(form.reader.as_str()).filter(|r| !r.is_empty());
-    if let Err((e, _job)) = daemon.hub.submit(reader, job) {
+    if let Err(e) = daemon.hub.submit(reader, job) {
         daemon.sessions.set_phase(&id, Phase::Waiting);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
