@@ -1,39 +1,76 @@
 #!/usr/bin/env bash
 # The main job on its embedded default (README): no hardware needed. It installs what it
-# needs on a fresh Debian machine, builds Sésame, starts a private pcscd with the
-# vsmartcard vpcd driver, plugs the sample identity card into it, and shows what a user
-# sees: the reader list, a probe of the card, and the document read with its CAN
-# (PACE, Chip Authentication, Passive Authentication against the sample's test CSCA).
+# needs on a fresh Debian machine, builds Sésame and runs `sesamed demo`: the daemon on
+# https://127.0.0.1:24729, an in-process virtual identity card on a virtual reader, and
+# the reference IdP on http://localhost:8080, in one process. Open the IdP in a browser,
+# log in, type the CAN it prints (123456). Ctrl-C stops it.
 #
-# The browser flow (consent page, reference IdP) plugs into the same places as the later
-# issues land.
+#   bash scripts/demo.sh            run the demo (arguments after `--` go to `sesamed demo`)
+#   bash scripts/demo.sh --check    run it on free ports, log in once with curl through the
+#                                   real HTTPS flow (consent page, CAN, card, IdP), and stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-sesame_install_packages
+check=
+if [ "${1:-}" = "--check" ]; then check=1; shift; fi
+[ "${1:-}" = "--" ] && shift
+
+sesame_install_packages curl ca-certificates
 echo "==> building"
-cargo build --locked -q -p sesame-daemon -p sesame-emulator --bins
+cargo build --locked -q -p sesame-daemon --bin sesamed
 bin="${CARGO_TARGET_DIR:-target}/debug"
-card_pid=
+
+if [ -z "$check" ]; then
+    exec "$bin"/sesamed demo "$@"
+fi
+
+work=$(mktemp -d)
+demo_pid=
 cleanup() {
-    [ -n "$card_pid" ] && kill "$card_pid" 2>/dev/null || true
-    sesame_stop_pcscd
+    [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true
+    rm -rf "$work"
 }
 trap cleanup EXIT
-sesame_start_pcscd
+"$bin"/sesamed --state-dir "$work/state" demo --port 0 --idp-port 0 >"$work/out" 2>"$work/log" &
+demo_pid=$!
+for _ in $(seq 1 100); do grep -q "^  stop" "$work/out" 2>/dev/null && break; sleep 0.1; done
+cat "$work/out"
+idp=$(sed -n 's/^  open *\(http[^ ]*\)\/ .*/\1/p' "$work/out")
+daemon=$(sed -n 's/^  daemon *\(https[^ ]*\)$/\1/p' "$work/out")
+can=$(sed -n 's/^  CAN *\([0-9]*\).*/\1/p' "$work/out")
+[ -n "$idp" ] && [ -n "$daemon" ] || { echo "the demo did not start:"; cat "$work/log"; exit 1; }
+ca="$work/state/tls/ca.pem"
+curl_d() { curl -sS --fail-with-body --cacert "$ca" "$@"; }
 
-echo "==> plugging the virtual card into vpcd (port $SESAME_VPCD_PORT)"
-"$bin"/sesame-card run --vpcd "127.0.0.1:$SESAME_VPCD_PORT" --connect-timeout 10 &
-card_pid=$!
-for _ in $(seq 1 50); do
-    "$bin"/sesamed readers 2>/dev/null | grep -q "card present" && break
-    sleep 0.2
-done
-
-echo "==> sesamed readers"
-"$bin"/sesamed readers
-echo "==> sesamed probe"
-"$bin"/sesamed probe --repeat 50
-echo "==> sesamed read (CAN 123456 on standard input)"
-echo 123456 | "$bin"/sesamed read --csca protocol/tests/data/pa/masterlist
+echo "==> log in at $idp with curl"
+location=$(curl -sS -c "$work/cookies" -o /dev/null -w '%{redirect_url}' "$idp/login")
+curl_d -H 'Accept-Language: en' "$location" >"$work/consent.html"
+session=$(grep -o 'data-session="[^"]*"' "$work/consent.html" | cut -d'"' -f2)
+token=$(grep -o 'name="token" value="[^"]*"' "$work/consent.html" | head -1 | cut -d'"' -f4)
+# Follow the progress events while the card is read.
+curl_d -N --max-time 20 "$daemon/v1/sessions/$session/events?token=$token" >"$work/events" &
+events_pid=$!
+sleep 0.3
+curl_d -H "Origin: $daemon" --data "token=$token&can=$can" "$daemon/v1/sessions/$session/start" >/dev/null
+for _ in $(seq 1 100); do grep -q '^event: done' "$work/events" && break; sleep 0.1; done
+kill "$events_pid" 2>/dev/null || true
+grep '^data: {"percent"' "$work/events" | sed 's/^data: /  progress /'
+curl_d -H "Origin: $daemon" -H 'Accept-Language: en' --data "token=$token&action=return" \
+    "$daemon/v1/sessions/$session/finish" >"$work/return.html"
+# The return page's form, posted to the IdP as the browser would.
+python3 - "$work/return.html" >"$work/form" <<'PY'
+import html, re, sys, urllib.parse
+page = open(sys.argv[1], encoding="utf-8").read()
+fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
+print(urllib.parse.urlencode([(k, html.unescape(v)) for k, v in fields]), end="")
+PY
+curl -sS -b "$work/cookies" -H 'Accept-Language: en' --data @"$work/form" "$idp/callback" >"$work/result.html"
+if grep -q 'Identity verified' "$work/result.html"; then
+    sed -n 's/.*<dd data-claim="\([a-z_]*\)">\([^<]*\)<.*/  \1: \2/p' "$work/result.html"
+    echo "==> demo check passed: logged in through the daemon's HTTPS flow"
+else
+    echo "demo check failed; the IdP said:"; sed 's/<[^>]*>//g' "$work/result.html" | grep -v '^\s*$'
+    echo "daemon log:"; cat "$work/log"
+    exit 1
+fi

@@ -6,8 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-# Headless Chromium for the browser tests of the redirect flow.
-sesame_install_packages chromium
+# Headless Chromium for the browser tests of the redirect flow; systemd-analyze to check
+# the units.
+sesame_install_packages chromium systemd
+# axe-core, the accessibility checker the browser tests run in Chromium (pinned by
+# tests/js/package-lock.json; integrity-checked by npm). This machine kind has Node.js;
+# Debian's npm is the fallback.
+command -v npm >/dev/null 2>&1 || sesame_install_packages nodejs npm
+echo "==> npm ci (axe-core)"
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 # Start it once before the tests: a fresh install's first launch sets up its caches, and
 # a browser that cannot start at all is better reported here than in a test.
 echo "==> chromium $(chromium --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1)"
@@ -36,3 +43,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast --lib --bins --tests
 fi
+echo "==> the README's main job, checked: scripts/demo.sh --check"
+bash scripts/demo.sh --check

@@ -439,11 +439,15 @@ impl ReaderHub {
         if Instant::now() >= job.deadline {
             return Err(JobError::Timeout);
         }
-        (job.progress)(JobProgress::WaitingForCard);
+        let mut said_waiting = false;
         loop {
             match self.card_present(name) {
                 None => return Err(JobError::ReaderGone),
                 Some(true) => break,
+                Some(false) if !said_waiting => {
+                    (job.progress)(JobProgress::WaitingForCard);
+                    said_waiting = true;
+                }
                 Some(false) => {}
             }
             if job.cancel.load(Ordering::SeqCst) {
