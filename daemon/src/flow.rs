@@ -625,3 +625,42 @@ mod tests {
         ));
     }
 }
+
+/// Entry points for the fuzz targets (`fuzz/`): not part of the API.
+#[doc(hidden)]
+pub mod internal {
+    use super::{Config, Origin, check_request};
+
+    /// Parses `data` as a query string (as the daemon receives it) and checks it as an
+    /// authorization request; parses it as an origin too. Must never panic.
+    pub fn fuzz_authorize(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        if let Some(origin) = Origin::parse(&text) {
+            assert_eq!(Origin::parse(&origin.to_string()), Some(origin.clone()));
+        }
+        let params: Vec<(String, String)> = text
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        let config = Config {
+            developer_mode: true,
+            idps: vec![crate::config::TrustedIdp {
+                origin: "https://idp.example".into(),
+                name: "IdP".into(),
+                name_fr: None,
+            }],
+            ..Config::default()
+        };
+        if let Ok(request) = check_request(&config, &params) {
+            // Whatever passed names the trusted IdP and redirects to its own origin.
+            assert_eq!(request.client_id, "https://idp.example");
+            assert_eq!(
+                Origin::parse(&request.redirect_uri).map(|o| o.to_string()),
+                Some(request.client_id.clone())
+            );
+        }
+    }
+}
