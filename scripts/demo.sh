@@ -40,32 +40,9 @@ idp=$(sed -n 's/^  open *\(http[^ ]*\)\/ .*/\1/p' "$work/out")
 daemon=$(sed -n 's/^  daemon *\(https[^ ]*\)$/\1/p' "$work/out")
 can=$(sed -n 's/^  CAN *\([0-9]*\).*/\1/p' "$work/out")
 [ -n "$idp" ] && [ -n "$daemon" ] || { echo "the demo did not start:"; cat "$work/log"; exit 1; }
-ca="$work/state/tls/ca.pem"
-curl_d() { curl -sS --fail-with-body --cacert "$ca" "$@"; }
-
 echo "==> log in at $idp with curl"
-location=$(curl -sS -c "$work/cookies" -o /dev/null -w '%{redirect_url}' "$idp/login")
-curl_d -H 'Accept-Language: en' "$location" >"$work/consent.html"
-session=$(grep -o 'data-session="[^"]*"' "$work/consent.html" | cut -d'"' -f2)
-token=$(grep -o 'name="token" value="[^"]*"' "$work/consent.html" | head -1 | cut -d'"' -f4)
-# Follow the progress events while the card is read.
-curl_d -N --max-time 20 "$daemon/v1/sessions/$session/events?token=$token" >"$work/events" &
-events_pid=$!
-sleep 0.3
-curl_d -H "Origin: $daemon" --data "token=$token&can=$can" "$daemon/v1/sessions/$session/start" >/dev/null
-for _ in $(seq 1 100); do grep -q '^event: done' "$work/events" && break; sleep 0.1; done
-kill "$events_pid" 2>/dev/null || true
+sesame_curl_login "$idp" "$daemon" "$work/state/tls/ca.pem" "$can" "$work"
 grep '^data: {"percent"' "$work/events" | sed 's/^data: /  progress /'
-curl_d -H "Origin: $daemon" -H 'Accept-Language: en' --data "token=$token&action=return" \
-    "$daemon/v1/sessions/$session/finish" >"$work/return.html"
-# The return page's form, posted to the IdP as the browser would.
-python3 - "$work/return.html" >"$work/form" <<'PY'
-import html, re, sys, urllib.parse
-page = open(sys.argv[1], encoding="utf-8").read()
-fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
-print(urllib.parse.urlencode([(k, html.unescape(v)) for k, v in fields]), end="")
-PY
-curl -sS -b "$work/cookies" -H 'Accept-Language: en' --data @"$work/form" "$idp/callback" >"$work/result.html"
 if grep -q 'Identity verified' "$work/result.html"; then
     sed -n 's/.*<dd data-claim="\([a-z_]*\)">\([^<]*\)<.*/  \1: \2/p' "$work/result.html"
     echo "==> demo check passed: logged in through the daemon's HTTPS flow"

@@ -74,3 +74,34 @@ sesame_stop_pcscd() {
         SESAME_PCSCD_DIR=
     fi
 }
+
+# Logs in once through the daemon's HTTPS flow with curl, as a browser would: the IdP's
+# /login (cookie), the consent page (session id, token), the progress events, the CAN,
+# the answer page, and its form posted to the IdP's /callback. Leaves the IdP's page in
+# WORK/result.html and the events in WORK/events.
+#   sesame_curl_login IDP_URL DAEMON_URL CA_PEM CAN WORK
+sesame_curl_login() {
+    local idp=$1 daemon=$2 ca=$3 can=$4 work=$5 location session token events_pid
+    curl_d() { curl -sS --fail-with-body --cacert "$ca" "$@"; }
+    location=$(curl -sS -c "$work/cookies" -o /dev/null -w '%{redirect_url}' "$idp/login")
+    curl_d -H 'Accept-Language: en' "$location" >"$work/consent.html"
+    session=$(grep -o 'data-session="[^"]*"' "$work/consent.html" | cut -d'"' -f2)
+    token=$(grep -o 'name="token" value="[^"]*"' "$work/consent.html" | head -1 | cut -d'"' -f4)
+    : >"$work/events"
+    curl_d -N --max-time 20 "$daemon/v1/sessions/$session/events?token=$token" >"$work/events" &
+    events_pid=$!
+    for _ in $(seq 1 100); do grep -q '^event: readers' "$work/events" && break; sleep 0.01; done
+    curl_d -H "Origin: $daemon" --data "token=$token&can=$can" "$daemon/v1/sessions/$session/start" >/dev/null
+    for _ in $(seq 1 1000); do grep -q '^event: done' "$work/events" && break; sleep 0.01; done
+    kill "$events_pid" 2>/dev/null || true
+    wait "$events_pid" 2>/dev/null || true
+    curl_d -H "Origin: $daemon" -H 'Accept-Language: en' --data "token=$token&action=return" \
+        "$daemon/v1/sessions/$session/finish" >"$work/return.html"
+    python3 - "$work/return.html" >"$work/form" <<'PY'
+import html, re, sys, urllib.parse
+page = open(sys.argv[1], encoding="utf-8").read()
+fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
+print(urllib.parse.urlencode([(k, html.unescape(v)) for k, v in fields]), end="")
+PY
+    curl -sS -b "$work/cookies" -H 'Accept-Language: en' --data @"$work/form" "$idp/callback" >"$work/result.html"
+}
