@@ -6,7 +6,8 @@
 #   - the time from the first connection to the first answer (activation included),
 #   - the daemon's RSS when idle, and after N logins (default 100),
 #   - the median and 90th percentile of a whole login with curl (IdP /login to the IdP's
-#     verified page: TLS, consent page, CAN, PACE, CA, reads, PA, assertion, verification).
+#     verified page: TLS, consent page, CAN, PACE, CA, reads, PA, assertion, verification),
+#   - the median of a whole login in headless Chromium, by keyboard (tests/benches/).
 #   bash scripts/bench-daemon.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,3 +83,9 @@ import statistics, sys
 t = sorted((float(b) - float(a)) * 1000 for a, b in (l.split() for l in open(sys.argv[1])))
 print(f"login with curl: median {statistics.median(t):.1f} ms, p90 {t[int(len(t) * 0.9) - 1]:.1f} ms, n={len(t)}")
 PY
+
+# The whole login in headless Chromium, in its own daemon (in the bench's process) on the
+# second vpcd reader.
+sesame_install_packages chromium
+export SESAME_TEST_VPCD_PORTS=$((SESAME_VPCD_PORT + 1))
+cargo bench --locked -q -p sesame-tests --bench browser_flow 2>/dev/null | grep '^browser login'

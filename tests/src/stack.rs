@@ -1,0 +1,197 @@
+//! The login stack for browser tests and benchmarks: the daemon (reading one vpcd
+//! reader of the test pcscd) and the reference IdP on loopback, headless Chromium
+//! trusting the daemon's certificate, and the keyboard steps of a login.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sesame_daemon::config::{Config, TrustedIdp};
+use sesame_daemon::state::StateDir;
+use sesame_emulator::sample::SAMPLE_CSCA;
+
+use crate::cdp::{Browser, LaunchOptions, Page};
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Everything the daemon and the IdP log, without timestamps (a CAN must not hide in one).
+#[derive(Clone, Default)]
+pub struct Logs(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct Stack {
+    pub idp: String,
+    pub spki: String,
+    _runtime: tokio::runtime::Runtime,
+    _state: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The daemon (reading only `reader`) and the reference IdP, on loopback.
+pub fn start_stack(reader: &str) -> Stack {
+    let dir = std::env::temp_dir().join(format!("sesame-browser-flow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("csca")).unwrap();
+    std::fs::write(dir.join("csca/sample.der"), SAMPLE_CSCA).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let idp_listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let idp = format!(
+        "http://localhost:{}",
+        idp_listener.local_addr().unwrap().port()
+    );
+    let config = Config {
+        port: 0,
+        developer_mode: true,
+        csca_dir: Some(dir.join("csca")),
+        job_timeout_secs: 30,
+        readers: vec![reader.to_owned()],
+        idps: vec![TrustedIdp {
+            origin: idp.clone(),
+            name: "Test IdP".into(),
+            name_fr: Some("IdP de test".into()),
+        }],
+        ..Config::default()
+    };
+    let state = StateDir::locate(Some(&dir.join("state"))).unwrap();
+    let _guard = runtime.enter();
+    let prepared = sesame_daemon::Prepared::new(config, &state).unwrap();
+    prepared.daemon.hub.watch_pcscd();
+    let spki = prepared.identity.spki_sha256.clone();
+    let mut trust = sesame_protocol::pa::TrustStore::new();
+    trust.add_der(SAMPLE_CSCA).unwrap();
+    let idp_state = Arc::new(sesame_idp::Idp::new(sesame_idp::IdpConfig {
+        origin: idp.clone(),
+        daemon: format!("https://127.0.0.1:{}", prepared.port()),
+        trust,
+        clock_skew: 60,
+    }));
+    runtime.spawn(async move {
+        axum::serve(idp_listener, sesame_idp::router(idp_state))
+            .await
+            .unwrap();
+    });
+    runtime.spawn(async move {
+        prepared.serve(std::future::pending()).await.unwrap();
+    });
+    Stack {
+        idp,
+        spki,
+        _runtime: runtime,
+        _state: TempDir(dir),
+    }
+}
+
+pub fn browser(spki: &str) -> Option<Browser> {
+    let options = LaunchOptions {
+        args: vec![format!("--ignore-certificate-errors-spki-list={spki}")],
+        ..LaunchOptions::default()
+    };
+    match Browser::launch(options) {
+        Ok(browser) => Some(browser),
+        Err(crate::cdp::CdpError::NotFound(e)) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium is needed under CI: {e}"
+            );
+            eprintln!("skipped: chromium not found ({e})");
+            None
+        }
+        Err(e) => panic!("chromium: {e}"),
+    }
+}
+
+pub fn set_language(page: &Page, lang: &str) {
+    page.call(
+        "Emulation.setUserAgentOverride",
+        serde_json::json!({ "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Chromium headless", "acceptLanguage": lang }),
+    )
+    .unwrap();
+}
+
+/// Presses Tab until the focused element's description contains `needle`.
+pub fn tab_to(page: &Page, needle: &str) {
+    for _ in 0..25 {
+        page.press_key("Tab").unwrap();
+        if page.focused_description().unwrap().contains(needle) {
+            return;
+        }
+    }
+    panic!(
+        "Tab never reached {needle:?}; the page says: {}",
+        page.content_text().unwrap_or_default()
+    );
+}
+
+/// From the IdP's home page to the consent page, by keyboard.
+pub fn open_consent_page(page: &Page, idp: &str) {
+    page.navigate(&format!("{idp}/")).unwrap();
+    tab_to(page, "button");
+    page.press_key("Enter").unwrap();
+    page.wait_for(
+        "location.pathname === '/v1/authorize' && document.getElementById('readers') \
+         && /Carte détectée|Card detected/.test(document.getElementById('readers').textContent)",
+        WAIT,
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "no consent page with the card: {e}; url {:?}, text {:?}",
+            page.url(),
+            page.content_text()
+        )
+    });
+}
+
+pub fn type_can_and_submit(page: &Page, can: &str) {
+    let focused = page.focused_description().unwrap();
+    assert!(
+        focused.contains("#can"),
+        "the CAN field has the focus, not {focused}"
+    );
+    page.type_text(can).unwrap();
+    page.press_key("Enter").unwrap();
+}
+
+pub fn idp_result(page: &Page, idp: &str) -> String {
+    let port = idp.rsplit(':').next().unwrap();
+    page.wait_for(
+        &format!(
+            "location.port === '{port}' && location.pathname === '/callback' && document.readyState === 'complete'"
+        ),
+        WAIT,
+    )
+    .unwrap_or_else(|e| panic!("never back at the IdP: {e}; url {:?}, text {:?}", page.url(), page.content_text()));
+    page.content_text().unwrap()
+}
+
+pub fn vpcd_reader_name(port: u16) -> String {
+    let ports: Vec<u16> = std::env::var("SESAME_TEST_VPCD_PORTS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
+    let index = ports.iter().position(|p| *p == port).unwrap();
+    // scripts/lib/common.sh names the vpcd driver "Sesame vpcd"; pcscd adds "00 0<slot>".
+    format!("Sesame vpcd 00 {index:02}")
+}
