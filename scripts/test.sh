@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-# Headless Chromium for the browser tests of the redirect flow; systemd-analyze to check
-# the units.
-sesame_install_packages chromium systemd
+# Headless Chromium for the browser tests of the redirect flow; systemd-analyze and
+# systemd-socket-activate for the units and socket activation; certutil for
+# `sesamed trust`; curl for the demo check and the activation test.
+sesame_install_packages chromium systemd libnss3-tools curl ca-certificates
 # axe-core, the accessibility checker the browser tests run in Chromium (pinned by
 # tests/js/package-lock.json; integrity-checked by npm). This machine kind has Node.js;
 # Debian's npm is the fallback.

@@ -361,11 +361,7 @@ impl ReaderHub {
     /// # Errors
     /// [`JobError::ReaderGone`] when there is no such reader (or none at all),
     /// [`JobError::Busy`] when its queue is full (the job is dropped).
-    pub fn submit(
-        &self,
-        reader: Option<&str>,
-        job: CardJob,
-    ) -> Result<String, JobError> {
+    pub fn submit(&self, reader: Option<&str>, job: CardJob) -> Result<String, JobError> {
         let state = self.lock();
         let chosen = match reader {
             Some(name) => state.readers.get_key_value(name),
