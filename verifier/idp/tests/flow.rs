@@ -1,7 +1,8 @@
 //! The reference IdP's flow, driven through its router: `/login` binds a login to the
 //! browser and redirects to the daemon; `/callback` accepts the answer only with that
 //! browser's cookie and `state`, once, and verifies an assertion read from the virtual
-//! card. (The same flow in a real browser comes with the daemon's `/v1/authorize`.)
+//! card. The same flow in a real browser, against the real daemon, is
+//! `tests/tests/browser_flow.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -315,117 +316,4 @@ async fn malformed_answers_never_break_the_idp() {
     // Still serving.
     let (status, _, _) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-}
-
-/// Stands in for the daemon's consent page in the browser test: answers
-/// `/v1/authorize` with what the daemon returns after a successful read, a page that
-/// auto-submits the assertion to `redirect_uri` (a cross-site top-level POST).
-async fn daemon_stand_in(
-    axum::extract::State(pki): axum::extract::State<Arc<TestPki>>,
-    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
-) -> axum::response::Html<String> {
-    let assertion = assertion_from_the_virtual_card(&pki, &query["client_id"], &query["nonce"]);
-    axum::response::Html(format!(
-        "<!doctype html><html><body onload=\"document.forms[0].submit()\">\
-         <form method=\"post\" action=\"{}\">\
-         <input type=\"hidden\" name=\"assertion\" value=\"{assertion}\">\
-         <input type=\"hidden\" name=\"state\" value=\"{}\"></form></body></html>",
-        query["redirect_uri"], query["state"]
-    ))
-}
-
-/// Runs headless Chromium on `url` until its DOM settles, and returns the DOM, or an
-/// empty string when Chromium is not installed (outside CI only). A run that prints no
-/// DOM at all (the browser failed to start) is retried once; its output is kept for the
-/// failure message.
-fn chromium_dump_dom(url: &str) -> (String, String) {
-    let mut diagnostics = String::new();
-    for attempt in 0..2 {
-        let profile = std::env::temp_dir().join(format!(
-            "sesame-idp-chromium-{}-{attempt}",
-            std::process::id()
-        ));
-        let output = std::process::Command::new("chromium")
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                "--virtual-time-budget=15000",
-                "--timeout=60000",
-                "--dump-dom",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .output();
-        let _ = std::fs::remove_dir_all(&profile);
-        match output {
-            Ok(out) => {
-                let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-                diagnostics.push_str(&format!(
-                    "attempt {attempt}: {}\n{}\n",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-                if !dom.trim().is_empty() {
-                    return (dom, diagnostics);
-                }
-            }
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "chromium is needed under CI: {e}"
-                );
-                eprintln!("skipped: chromium not found ({e})");
-                return (String::new(), diagnostics);
-            }
-        }
-    }
-    (String::new(), diagnostics)
-}
-
-/// The whole IdP flow in a real browser: the login cookie, set by `http://localhost`,
-/// must come back with the cross-site POST from `http://127.0.0.1` (another site), which
-/// it does only because it is `SameSite=None; Secure`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_chromium_the_login_cookie_survives_the_cross_site_post() {
-    let pki = Arc::new(pki());
-    let daemon_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let daemon_port = daemon_listener.local_addr().unwrap().port();
-    let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let idp_port = idp_listener.local_addr().unwrap().port();
-
-    let daemon = axum::Router::new()
-        .route("/v1/authorize", axum::routing::get(daemon_stand_in))
-        .with_state(Arc::clone(&pki));
-    let mut trust = TrustStore::new();
-    trust.add_der(&pki.csca.certificate).unwrap();
-    let origin = format!("http://localhost:{idp_port}");
-    let idp = router(Arc::new(Idp::new(IdpConfig {
-        origin: origin.clone(),
-        daemon: format!("http://127.0.0.1:{daemon_port}"),
-        trust,
-        clock_skew: 30,
-    })));
-    // `localhost` must reach the IdP on IPv4 as bound.
-    tokio::spawn(async move { axum::serve(daemon_listener, daemon).await });
-    tokio::spawn(async move { axum::serve(idp_listener, idp).await });
-
-    let url = format!("{origin}/login?lang=en");
-    let (dom, diagnostics) = tokio::task::spawn_blocking(move || chromium_dump_dom(&url))
-        .await
-        .unwrap();
-    if dom.is_empty() && diagnostics.is_empty() {
-        return; // Chromium is not installed, outside CI.
-    }
-    assert!(
-        dom.contains("data-assurance=\"chip-authenticated\""),
-        "the browser did not end on the verified identity:\n{dom}\n{diagnostics}"
-    );
-    assert!(dom.contains("<dd data-claim=\"family_name\">"));
 }
