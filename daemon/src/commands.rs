@@ -36,9 +36,9 @@ pub(crate) fn init_logging() {
         .try_init();
 }
 
-/// A ten-cell bar for the `n`th step of a read (about a dozen steps in all).
+/// A ten-cell bar for the `n`th step of a read (13 steps for a CNIe-like card).
 pub(crate) fn progress_bar(n: usize) -> String {
-    let filled = n.min(10);
+    let filled = (n * 10 / 13).min(10);
     format!("[{}{}]", "#".repeat(filled), " ".repeat(10 - filled))
 }
 
