@@ -64,6 +64,13 @@ pub struct Config {
     /// own readers, say); empty: every reader.
     #[serde(default)]
     pub readers: Vec<String>,
+    /// Serve the browser extension's bridge (default true).
+    #[serde(default = "default_true")]
+    pub bridge: bool,
+    /// The bridge's Unix socket (default: `$SESAME_BRIDGE_SOCKET`, else
+    /// `$XDG_RUNTIME_DIR/sesame/bridge.sock`).
+    #[serde(default)]
+    pub bridge_socket: Option<PathBuf>,
     /// The identity providers allowed to start a login.
     #[serde(default, rename = "idp")]
     pub idps: Vec<TrustedIdp>,
@@ -71,6 +78,10 @@ pub struct Config {
 
 const fn default_port() -> u16 {
     DEFAULT_PORT
+}
+
+const fn default_true() -> bool {
+    true
 }
 
 const fn default_job_timeout() -> u64 {
@@ -86,6 +97,8 @@ impl Default for Config {
             developer_mode: false,
             job_timeout_secs: default_job_timeout(),
             readers: Vec::new(),
+            bridge: true,
+            bridge_socket: None,
             idps: Vec::new(),
         }
     }

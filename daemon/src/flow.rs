@@ -53,6 +53,18 @@ pub struct Authorization {
     pub state: String,
     /// The claims asked for, in [`CLAIM_NAMES`] order.
     pub claims: Vec<&'static str>,
+    /// How the answer reaches the IdP.
+    pub delivery: Delivery,
+}
+
+/// How the answer reaches the IdP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// A form POST to `redirect_uri` (the redirect flow, `docs/protocol.md` §1).
+    Redirect,
+    /// Back through the browser extension's bridge to the page that asked
+    /// (`docs/protocol.md` §5); `redirect_uri` is then the page's origin and unused.
+    Bridge,
 }
 
 /// What is wrong with an authorization request: each names the parameter.
@@ -170,7 +182,35 @@ pub fn check_request(
         nonce: nonce.to_owned(),
         state: state.to_owned(),
         claims,
+        delivery: Delivery::Redirect,
     })
+}
+
+/// Checks a request that came through the browser extension: `origin` is the asking
+/// page's origin as the browser reported it (the extension takes it from the sender,
+/// never from the page), the same rules as the redirect flow's `client_id`.
+///
+/// # Errors
+/// As [`check_request`].
+pub fn check_bridge_request(
+    config: &Config,
+    origin: &str,
+    nonce: &str,
+    claims: &[String],
+) -> Result<Authorization, RequestError> {
+    let mut params = vec![
+        ("client_id".to_owned(), origin.to_owned()),
+        ("redirect_uri".to_owned(), format!("{origin}/")),
+        ("nonce".to_owned(), nonce.to_owned()),
+        ("state".to_owned(), String::new()),
+    ];
+    if !claims.is_empty() {
+        params.push(("claims".to_owned(), claims.join(" ")));
+    }
+    let mut request = check_request(config, &params)?;
+    request.redirect_uri = origin.to_owned();
+    request.delivery = Delivery::Bridge;
+    Ok(request)
 }
 
 /// The answer the IdP receives (`docs/protocol.md` §1.2).
@@ -311,6 +351,8 @@ pub struct Session {
     pub events: tokio::sync::broadcast::Sender<PageEvent>,
     /// The last progress event, for a page that connects late.
     pub last: Option<PageEvent>,
+    /// Where a bridge session's answer goes.
+    pub bridge: Option<tokio::sync::oneshot::Sender<Outcome>>,
 }
 
 /// An event for the consent page.
@@ -410,6 +452,7 @@ impl Sessions {
                 expires: now + self.lifetime,
                 events,
                 last: None,
+                bridge: None,
             },
         );
         Ok((id, token))
@@ -447,6 +490,29 @@ impl Sessions {
     pub fn take(&self, id: &str, token: &str) -> Result<Session, SessionError> {
         self.with(id, token, |_| Ok(()))?;
         self.lock().remove(id).ok_or(SessionError::Gone)
+    }
+
+    /// Gives a bridge session its answer channel and returns a subscription to its
+    /// events (no token: for the daemon's own bridge connection).
+    pub fn attach_bridge(
+        &self,
+        id: &str,
+        answer: tokio::sync::oneshot::Sender<Outcome>,
+    ) -> Option<tokio::sync::broadcast::Receiver<PageEvent>> {
+        let mut map = self.lock();
+        let session = map.get_mut(id)?;
+        session.bridge = Some(answer);
+        Some(session.events.subscribe())
+    }
+
+    /// Ends a session from the daemon's side (its bridge connection went away): a
+    /// running job is cancelled.
+    pub fn abandon(&self, id: &str) {
+        if let Some(session) = self.lock().remove(id)
+            && let Phase::Running(cancel) = &session.phase
+        {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     /// Puts a session back (when its answer was not ready after all).

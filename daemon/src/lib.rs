@@ -7,10 +7,12 @@
 //!   assertion key, the local TLS authority);
 //! - [`flow`]: the redirect flow's rules (request checks, sessions, outcomes, assertion);
 //! - [`web`]: the HTTP API and the consent page; [`server`]: TLS on loopback, socket
-//!   activation, `sd_notify`.
+//!   activation, `sd_notify`;
+//! - [`bridge`]: the browser extension's way in (a Unix socket for `sesame-bridge`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod config;
 pub mod flow;
 pub mod pcsc_reader;
@@ -109,6 +111,23 @@ impl Prepared {
         let config = self.identity.server_config()?;
         let listener = server::TlsListener::new(self.listeners, config)?;
         let app = web::router(self.daemon.clone());
+        let config = &self.daemon.config;
+        if config.bridge
+            && let Some(path) = config
+                .bridge_socket
+                .clone()
+                .or_else(sesame_bridge::socket_path)
+        {
+            match bridge::bind(&path) {
+                Ok(socket) => {
+                    tokio::spawn(bridge::serve(self.daemon.clone(), socket, path));
+                }
+                Err(e) => tracing::warn!(
+                    socket = %path.display(),
+                    "the browser-extension bridge is off: {e}"
+                ),
+            }
+        }
         tracing::info!(
             port = self.daemon.port,
             activated = self.activated,

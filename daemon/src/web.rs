@@ -5,6 +5,7 @@
 //! | `GET /` | a status page |
 //! | `GET /v1/status` | readers and version, JSON |
 //! | `GET /v1/authorize` | checks the request (`docs/protocol.md` §1.1), opens a session, shows the consent page |
+//! | `GET /v1/bridge/{id}?token=` | the consent page of a request that came through the browser extension (the URL is handed to the extension over the bridge socket) |
 //! | `GET /v1/sessions/{id}/events?token=` | server-sent events: `readers`, `progress`, `retry`, `done` |
 //! | `POST /v1/sessions/{id}/start` | `token`, `can`, `reader`: starts the card job |
 //! | `POST /v1/sessions/{id}/finish` | `token`, `action=return\|cancel`: the page that posts the answer to the IdP |
@@ -61,6 +62,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/", get(home))
         .route("/v1/status", get(status))
         .route("/v1/authorize", get(authorize))
+        .route("/v1/bridge/{id}", get(bridge_consent))
         .route("/v1/sessions/{id}/events", get(events))
         .route("/v1/sessions/{id}/start", post(start))
         .route("/v1/sessions/{id}/finish", post(finish))
@@ -236,6 +238,34 @@ async fn authorize(
     };
     tracing::info!(client_id = request.client_id, "consent page shown");
     Html(consent_page(lang, &request, &id, &token)).into_response()
+}
+
+async fn bridge_consent(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let found = daemon
+        .sessions
+        .with(&id, &q.token, |s| Ok((s.request.clone(), s.lang)));
+    match found {
+        Ok((request, lang)) if request.delivery == flow::Delivery::Bridge => {
+            Html(consent_page(lang, &request, &id, &q.token)).into_response()
+        }
+        _ => {
+            let lang = lang_of(None, &headers);
+            error_page(
+                lang,
+                StatusCode::GONE,
+                lang.pick("Demande expirée", "Request expired"),
+                lang.pick(
+                    "Cette page de connexion a expiré ou a déjà servi.",
+                    "This login page has expired or was already used.",
+                ),
+            )
+        }
+    }
 }
 
 fn consent_page(lang: Lang, request: &flow::Authorization, id: &str, token: &str) -> String {
@@ -715,7 +745,31 @@ async fn finish(
             );
         }
     };
+    if let Some(bridge) = session.bridge {
+        let _ = bridge.send(outcome.clone());
+        return bridge_done_page(session.lang, &session.request, &outcome);
+    }
     return_page(&session, &outcome)
+}
+
+/// The end of a bridge session: the answer went back through the extension.
+fn bridge_done_page(lang: Lang, request: &flow::Authorization, outcome: &Outcome) -> Response {
+    let site = escape(&request.client_id);
+    let body = match (lang, outcome) {
+        (Lang::Fr, Outcome::Assertion(_)) => format!(
+            "<p role=\"status\">Votre identité a été transmise à <strong>{site}</strong>. Vous pouvez fermer cet onglet.</p>"
+        ),
+        (Lang::En, Outcome::Assertion(_)) => format!(
+            "<p role=\"status\">Your identity was sent to <strong>{site}</strong>. You can close this tab.</p>"
+        ),
+        (Lang::Fr, Outcome::Error { .. }) => format!(
+            "<p role=\"status\">Rien n'a été transmis à <strong>{site}</strong>. Vous pouvez fermer cet onglet.</p>"
+        ),
+        (Lang::En, Outcome::Error { .. }) => format!(
+            "<p role=\"status\">Nothing was sent to <strong>{site}</strong>. You can close this tab.</p>"
+        ),
+    };
+    Html(page(lang, lang.pick("Terminé", "Done"), &body)).into_response()
 }
 
 /// The page that posts the answer to the IdP (by script, or by the button).
