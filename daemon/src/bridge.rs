@@ -110,7 +110,11 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
         let reply = match step {
             Step::Line(Ok(0) | Err(_)) => break,
             Step::Line(Ok(_)) if !line.ends_with('\n') && line.len() > MAX_FRAME => {
-                let _ = write(&mut write_half, &Reply::error("bad_request", "request too long")).await;
+                let _ = write(
+                    &mut write_half,
+                    &Reply::error("bad_request", "request too long"),
+                )
+                .await;
                 break;
             }
             Step::Line(Ok(_)) if !line.ends_with('\n') => continue,
@@ -130,17 +134,20 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
                         "busy",
                         "a login is already waiting on this connection",
                     )),
-                    Ok(Request::Authenticate { origin, nonce, claims, lang }) => {
-                        match open(&daemon, &origin, &nonce, &claims, lang.as_deref()) {
-                            Ok((pending, url)) => {
-                                session = Some(pending.id);
-                                events = Some(pending.events);
-                                answer = Some(pending.answer);
-                                Some(Reply::Consent { url })
-                            }
-                            Err(reply) => Some(reply),
+                    Ok(Request::Authenticate {
+                        origin,
+                        nonce,
+                        claims,
+                        lang,
+                    }) => match open(&daemon, &origin, &nonce, &claims, lang.as_deref()) {
+                        Ok((pending, url)) => {
+                            session = Some(pending.id);
+                            events = Some(pending.events);
+                            answer = Some(pending.answer);
+                            Some(Reply::Consent { url })
                         }
-                    }
+                        Err(reply) => Some(reply),
+                    },
                 }
             }
             Step::Event(event) => event
@@ -199,16 +206,17 @@ fn open(
     claims: &[String],
     lang: Option<&str>,
 ) -> Result<(Pending, String), Reply> {
-    let request = flow::check_bridge_request(&daemon.config, origin, nonce, claims).map_err(|e| {
-        tracing::info!(origin, "bridge request refused: {e}");
-        let code = match e {
-            flow::RequestError::UntrustedClient | flow::RequestError::ClientIdNotAnOrigin => {
-                "untrusted_origin"
-            }
-            _ => "bad_request",
-        };
-        Reply::error(code, e.to_string())
-    })?;
+    let request =
+        flow::check_bridge_request(&daemon.config, origin, nonce, claims).map_err(|e| {
+            tracing::info!(origin, "bridge request refused: {e}");
+            let code = match e {
+                flow::RequestError::UntrustedClient | flow::RequestError::ClientIdNotAnOrigin => {
+                    "untrusted_origin"
+                }
+                _ => "bad_request",
+            };
+            Reply::error(code, e.to_string())
+        })?;
     let lang = sesame_idp::Lang::choose(lang, None);
     let (id, token) = daemon
         .sessions
@@ -220,6 +228,9 @@ fn open(
         .attach_bridge(&id, answer_tx)
         .ok_or_else(|| Reply::error("timeout", "The login page expired."))?;
     tracing::info!(origin, "bridge login: consent page opened");
-    let url = format!("https://127.0.0.1:{}/v1/bridge/{id}?token={token}", daemon.port);
+    let url = format!(
+        "https://127.0.0.1:{}/v1/bridge/{id}?token={token}",
+        daemon.port
+    );
     Ok((Pending { id, events, answer }, url))
 }

@@ -434,3 +434,82 @@ pub(crate) fn doctor(config_path: Option<&Path>, state_dir: Option<&Path>) -> Re
         Err(CliError::Other(format!("{problems} problem(s) found")))
     }
 }
+
+/// Where each browser family reads this user's native-messaging host manifests.
+fn host_manifest_dirs() -> Vec<(PathBuf, sesame_bridge::Browser)> {
+    use sesame_bridge::Browser;
+    let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
+        return Vec::new();
+    };
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.join(".config"));
+    vec![
+        (
+            config.join("chromium/NativeMessagingHosts"),
+            Browser::Chromium,
+        ),
+        (
+            config.join("google-chrome/NativeMessagingHosts"),
+            Browser::Chromium,
+        ),
+        (
+            config.join("microsoft-edge/NativeMessagingHosts"),
+            Browser::Chromium,
+        ),
+        (
+            config.join("BraveSoftware/Brave-Browser/NativeMessagingHosts"),
+            Browser::Chromium,
+        ),
+        (
+            home.join(".mozilla/native-messaging-hosts"),
+            Browser::Firefox,
+        ),
+    ]
+}
+
+pub(crate) fn install_bridge(bridge: Option<PathBuf>, dir: Option<&Path>) -> Result<(), CliError> {
+    let bridge = match bridge {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|d| d.join("sesame-bridge")))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/sesame-bridge")),
+    };
+    let bridge = std::fs::canonicalize(&bridge).map_err(|e| {
+        CliError::Other(format!(
+            "{}: {e} (build it with `cargo build -p sesame-bridge`, or pass --bridge)",
+            bridge.display()
+        ))
+    })?;
+    let targets = match dir {
+        Some(dir) => vec![(dir.to_path_buf(), sesame_bridge::Browser::Chromium)],
+        None => host_manifest_dirs(),
+    };
+    let name = format!("{}.json", sesame_bridge::HOST_NAME);
+    for (dir, browser) in targets {
+        let manifest = sesame_bridge::host_manifest(&bridge, browser);
+        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join(&name), text + "\n"))
+            .map_err(|e| CliError::Other(format!("{}: {e}", dir.display())))?;
+        println!("wrote {}", dir.join(&name).display());
+    }
+    println!(
+        "Now load the extension (web-extension-bridge/extension) in the browser; its ID is {} in Chromium and Chrome.",
+        sesame_bridge::CHROMIUM_EXTENSION_ID
+    );
+    Ok(())
+}
+
+pub(crate) fn uninstall_bridge() -> Result<(), CliError> {
+    let name = format!("{}.json", sesame_bridge::HOST_NAME);
+    for (dir, _) in host_manifest_dirs() {
+        if std::fs::remove_file(dir.join(&name)).is_ok() {
+            println!("removed {}", dir.join(&name).display());
+        }
+    }
+    Ok(())
+}

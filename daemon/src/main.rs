@@ -11,7 +11,9 @@
 //! - `sesamed probe` checks a card for the eMRTD application and times the round trip;
 //! - `sesamed doctor` checks the set-up, each problem with its fix;
 //! - `sesamed trust install|uninstall` adds or removes the local TLS authority in the
-//!   browsers' certificate stores; `sesamed key show|rotate` manages the assertion key.
+//!   browsers' certificate stores; `sesamed key show|rotate` manages the assertion key;
+//! - `sesamed install-bridge|uninstall-bridge` registers the browser extension's
+//!   native-messaging host.
 
 mod commands;
 
@@ -114,6 +116,19 @@ enum Cmd {
         #[command(subcommand)]
         action: commands::KeyAction,
     },
+    /// Register the browser extension's native-messaging host (sesame-bridge) with
+    /// Chromium, Chrome and Firefox for this user.
+    InstallBridge {
+        /// The sesame-bridge program (default: next to sesamed).
+        #[arg(long)]
+        bridge: Option<PathBuf>,
+        /// Write the Chromium manifest into this directory only (e.g. a profile's
+        /// `<user-data-dir>/NativeMessagingHosts`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Remove what install-bridge wrote.
+    UninstallBridge,
 }
 
 /// What can go wrong on the command line, each a sentence.
@@ -172,6 +187,8 @@ fn main() -> ExitCode {
         Cmd::Doctor => commands::doctor(cli.config.as_deref(), cli.state_dir.as_deref()),
         Cmd::Trust { action } => commands::trust(cli.state_dir.as_deref(), &action),
         Cmd::Key { action } => commands::key(cli.state_dir.as_deref(), &action),
+        Cmd::InstallBridge { bridge, dir } => commands::install_bridge(bridge, dir.as_deref()),
+        Cmd::UninstallBridge => commands::uninstall_bridge(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -315,12 +315,44 @@ impl Browser {
         self.conn.borrow_mut().call(None, method, params)
     }
 
+    /// The browser's profile directory (`--user-data-dir`): native-messaging host
+    /// manifests go in its `NativeMessagingHosts/`.
+    #[must_use]
+    pub fn profile_dir(&self) -> PathBuf {
+        self.process.dir.join("profile")
+    }
+
+    /// The page targets (tabs) open now: `(targetId, url)`.
+    pub fn page_targets(&self) -> Result<Vec<(String, String)>> {
+        let targets = self.call("Target.getTargets", json!({}))?;
+        Ok(targets["targetInfos"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter(|t| t["type"] == "page")
+                    .map(|t| {
+                        (
+                            t["targetId"].as_str().unwrap_or_default().to_owned(),
+                            t["url"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// Opens an `about:blank` tab, attached as a flattened session with Page and Runtime enabled.
     pub fn new_page(&self) -> Result<Page> {
         let target = self.call("Target.createTarget", json!({ "url": "about:blank" }))?;
+        let id = target["targetId"].as_str().unwrap_or_default().to_owned();
+        self.attach(&id)
+    }
+
+    /// Attaches to an open tab (one the page or an extension opened).
+    pub fn attach(&self, target_id: &str) -> Result<Page> {
         let attached = self.call(
             "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
+            json!({ "targetId": target_id, "flatten": true }),
         )?;
         let session = attached["sessionId"]
             .as_str()

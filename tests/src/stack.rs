@@ -31,6 +31,8 @@ impl std::io::Write for Logs {
 pub struct Stack {
     pub idp: String,
     pub spki: String,
+    /// The daemon's bridge socket (for `sesame-bridge --socket`).
+    pub bridge_socket: std::path::PathBuf,
     _runtime: tokio::runtime::Runtime,
     _state: TempDir,
 }
@@ -67,6 +69,7 @@ pub fn start_stack(reader: &str) -> Stack {
         csca_dir: Some(dir.join("csca")),
         job_timeout_secs: 30,
         readers: vec![reader.to_owned()],
+        bridge_socket: Some(dir.join("run/bridge.sock")),
         idps: vec![TrustedIdp {
             origin: idp.clone(),
             name: "Test IdP".into(),
@@ -98,14 +101,22 @@ pub fn start_stack(reader: &str) -> Stack {
     Stack {
         idp,
         spki,
+        bridge_socket: dir.join("run/bridge.sock"),
         _runtime: runtime,
         _state: TempDir(dir),
     }
 }
 
 pub fn browser(spki: &str) -> Option<Browser> {
+    launch(vec![format!(
+        "--ignore-certificate-errors-spki-list={spki}"
+    )])
+}
+
+/// Chromium with `args`, or `None` (after saying so) when it is not installed outside CI.
+fn launch(args: Vec<String>) -> Option<Browser> {
     let options = LaunchOptions {
-        args: vec![format!("--ignore-certificate-errors-spki-list={spki}")],
+        args,
         ..LaunchOptions::default()
     };
     match Browser::launch(options) {
@@ -194,4 +205,20 @@ pub fn vpcd_reader_name(port: u16) -> String {
     let index = ports.iter().position(|p| *p == port).unwrap();
     // scripts/lib/common.sh names the vpcd driver "Sesame vpcd"; pcscd adds "00 0<slot>".
     format!("Sesame vpcd 00 {index:02}")
+}
+
+/// The extension's source directory.
+#[must_use]
+pub fn extension_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web-extension-bridge/extension")
+}
+
+/// Chromium with the Sésame extension loaded, trusting the daemon's certificate.
+pub fn browser_with_extension(spki: &str) -> Option<Browser> {
+    let extension = extension_dir().canonicalize().unwrap();
+    launch(vec![
+        format!("--ignore-certificate-errors-spki-list={spki}"),
+        format!("--disable-extensions-except={}", extension.display()),
+        format!("--load-extension={}", extension.display()),
+    ])
 }

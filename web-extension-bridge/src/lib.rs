@@ -290,26 +290,53 @@ mod tests {
         stream.extend(frame(br#"{"cmd":"cancel"}"#));
         let mut trickle = Trickle(&stream);
         let first = read_frame(&mut trickle).unwrap().unwrap();
-        assert_eq!(serde_json::from_slice::<Request>(&first).unwrap(), Request::Status {});
+        assert_eq!(
+            serde_json::from_slice::<Request>(&first).unwrap(),
+            Request::Status {}
+        );
         let second = read_frame(&mut trickle).unwrap().unwrap();
-        assert_eq!(serde_json::from_slice::<Request>(&second).unwrap(), Request::Cancel {});
+        assert_eq!(
+            serde_json::from_slice::<Request>(&second).unwrap(),
+            Request::Cancel {}
+        );
         assert!(read_frame(&mut trickle).unwrap().is_none(), "a clean end");
     }
 
     #[test]
     fn bad_lengths_and_truncation_are_errors_not_panics() {
         let short = 1_u32.to_ne_bytes();
-        assert!(matches!(read_frame(&mut &short[..]), Err(FrameError::TooShort(1))));
+        assert!(matches!(
+            read_frame(&mut &short[..]),
+            Err(FrameError::TooShort(1))
+        ));
         let long = u32::try_from(MAX_FRAME + 1).unwrap().to_ne_bytes();
-        assert!(matches!(read_frame(&mut &long[..]), Err(FrameError::TooLong(_))));
+        assert!(matches!(
+            read_frame(&mut &long[..]),
+            Err(FrameError::TooLong(_))
+        ));
         let huge = u32::MAX.to_ne_bytes();
-        assert!(matches!(read_frame(&mut &huge[..]), Err(FrameError::TooLong(_))));
+        assert!(matches!(
+            read_frame(&mut &huge[..]),
+            Err(FrameError::TooLong(_))
+        ));
         let mut cut = frame(br#"{"cmd":"status"}"#);
         cut.truncate(10);
-        assert!(matches!(read_frame(&mut cut.as_slice()), Err(FrameError::Truncated)));
-        assert!(matches!(read_frame(&mut &[1_u8, 0][..]), Err(FrameError::Truncated)));
+        assert!(matches!(
+            read_frame(&mut cut.as_slice()),
+            Err(FrameError::Truncated)
+        ));
+        assert!(matches!(
+            read_frame(&mut &[1_u8, 0][..]),
+            Err(FrameError::Truncated)
+        ));
         let exactly = vec![b' '; MAX_FRAME];
-        assert_eq!(read_frame(&mut frame(&exactly).as_slice()).unwrap().unwrap().len(), MAX_FRAME);
+        assert_eq!(
+            read_frame(&mut frame(&exactly).as_slice())
+                .unwrap()
+                .unwrap()
+                .len(),
+            MAX_FRAME
+        );
     }
 
     #[test]
@@ -348,8 +375,14 @@ mod tests {
             manifest["browser_specific_settings"]["gecko"]["id"],
             FIREFOX_EXTENSION_ID
         );
-        let host = host_manifest(std::path::Path::new("/usr/bin/sesame-bridge"), Browser::Chromium);
-        assert_eq!(host["allowed_origins"][0], format!("chrome-extension://{CHROMIUM_EXTENSION_ID}/"));
+        let host = host_manifest(
+            std::path::Path::new("/usr/bin/sesame-bridge"),
+            Browser::Chromium,
+        );
+        assert_eq!(
+            host["allowed_origins"][0],
+            format!("chrome-extension://{CHROMIUM_EXTENSION_ID}/")
+        );
     }
 
     proptest::proptest! {

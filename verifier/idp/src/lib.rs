@@ -10,6 +10,9 @@
 //!   `SameSite=None; Secure; HttpOnly` cookie (the answer is a cross-site POST, which a
 //!   `Lax` cookie would not accompany), registers the nonce, and redirects to the
 //!   daemon's `/v1/authorize`.
+//! - `GET /extension` — the same login without a redirect: the page asks the Sésame
+//!   browser extension (`web-extension-bridge/extension/sesame.js`) for the assertion
+//!   and posts it to `/callback` itself.
 //! - `POST /callback` — finds the login by its cookie, checks `state`, forgets the login
 //!   (single use), verifies the assertion, and shows the identity or the reason in words.
 //!
@@ -116,6 +119,9 @@ pub fn router(idp: Arc<Idp>) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login))
+        .route("/extension", get(extension_login))
+        .route("/static/sesame.js", get(sesame_js))
+        .route("/static/extension-login.js", get(extension_login_js))
         .route("/callback", post(callback))
         .with_state(idp)
 }
@@ -149,31 +155,23 @@ async fn home(
     (pages::no_store(), Html(pages::home(lang)))
 }
 
-async fn login(
-    State(idp): State<Arc<Idp>>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = lang_of(query.lang.as_deref(), &headers);
+/// A new login: its id (the cookie's value), `state` and `nonce`, kept server-side, the
+/// nonce registered with the verifier.
+fn new_login(idp: &Idp) -> Result<(String, String, String), (StatusCode, pages::Problem<'static>)> {
     let (Ok(id), Ok(state), Ok(nonce)) = (random_token(), random_token(), random_token()) else {
-        return pages::error(
-            lang,
+        return Err((
             StatusCode::INTERNAL_SERVER_ERROR,
             pages::Problem::NoRandomness,
-        );
+        ));
     };
     let now = sesame_protocol::unix_now();
     {
         let Ok(mut logins) = idp.logins.lock() else {
-            return pages::error(
-                lang,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                pages::Problem::Busy,
-            );
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, pages::Problem::Busy));
         };
         logins.retain(|_, login| login.expires > now);
         if logins.len() >= MAX_PENDING_LOGINS {
-            return pages::error(lang, StatusCode::SERVICE_UNAVAILABLE, pages::Problem::Busy);
+            return Err((StatusCode::SERVICE_UNAVAILABLE, pages::Problem::Busy));
         }
         logins.insert(
             id.clone(),
@@ -185,7 +183,28 @@ async fn login(
         );
     }
     idp.verifier.nonces().issue(&nonce, now + LOGIN_LIFETIME);
+    Ok((id, state, nonce))
+}
 
+/// The cookie that binds login `id` to this browser.
+fn login_cookie(idp: &Idp, id: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{}={id}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age={LOGIN_LIFETIME}",
+        idp.cookie_name()
+    ))
+    .ok()
+}
+
+async fn login(
+    State(idp): State<Arc<Idp>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(query.lang.as_deref(), &headers);
+    let (id, state, nonce) = match new_login(&idp) {
+        Ok(login) => login,
+        Err((status, problem)) => return pages::error(lang, status, problem),
+    };
     let location = format!(
         "{}/v1/authorize?client_id={}&redirect_uri={}&nonce={nonce}&state={state}&claims={}",
         idp.daemon,
@@ -193,14 +212,8 @@ async fn login(
         pages::url_encode(&format!("{}/callback", idp.origin)),
         pages::url_encode(REQUESTED_CLAIMS),
     );
-    let cookie = format!(
-        "{}={id}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age={LOGIN_LIFETIME}",
-        idp.cookie_name()
-    );
-    let (Ok(location), Ok(cookie)) = (
-        HeaderValue::from_str(&location),
-        HeaderValue::from_str(&cookie),
-    ) else {
+    let (Ok(location), Some(cookie)) = (HeaderValue::from_str(&location), login_cookie(&idp, &id))
+    else {
         return pages::error(
             lang,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,6 +227,63 @@ async fn login(
             (header::SET_COOKIE, cookie),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
+    )
+        .into_response()
+}
+
+/// The login page that uses the browser extension instead of a redirect: the same login
+/// (cookie, `state`, nonce), and a script that asks the extension for the assertion and
+/// posts it to `/callback` (same origin, so the cookie comes along).
+async fn extension_login(
+    State(idp): State<Arc<Idp>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(query.lang.as_deref(), &headers);
+    let (id, state, nonce) = match new_login(&idp) {
+        Ok(login) => login,
+        Err((status, problem)) => return pages::error(lang, status, problem),
+    };
+    let Some(cookie) = login_cookie(&idp, &id) else {
+        return pages::error(
+            lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::Problem::Busy,
+        );
+    };
+    (
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Html(pages::extension_login(
+            lang,
+            &state,
+            &nonce,
+            REQUESTED_CLAIMS,
+        )),
+    )
+        .into_response()
+}
+
+async fn sesame_js() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        )],
+        include_str!("../../../web-extension-bridge/extension/sesame.js"),
+    )
+        .into_response()
+}
+
+async fn extension_login_js() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        )],
+        include_str!("extension-login.js"),
     )
         .into_response()
 }

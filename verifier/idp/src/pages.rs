@@ -142,6 +142,40 @@ pub(crate) fn home(lang: Lang) -> String {
     )
 }
 
+/// The extension login page: a button, a live status line, and the form the script fills
+/// and posts to `/callback`.
+pub(crate) fn extension_login(lang: Lang, state: &str, nonce: &str, claims: &str) -> String {
+    page(
+        lang,
+        lang.pick(
+            "Connexion avec l'extension Sésame",
+            "Log in with the Sésame extension",
+        ),
+        &format!(
+            "<p>{intro}</p>\n\
+             <form id=\"login\" method=\"post\" action=\"/callback\" data-nonce=\"{nonce}\" data-claims=\"{claims}\" \
+             data-no-extension=\"{no_extension}\">\
+             <input type=\"hidden\" name=\"state\" value=\"{state}\">\
+             <input type=\"hidden\" name=\"assertion\" value=\"\">\
+             <button id=\"start\" type=\"button\">{button}</button></form>\n\
+             <p id=\"status\" role=\"status\"></p>\n<p id=\"problem\" role=\"alert\"></p>\n\
+             <script src=\"/static/sesame.js\"></script>\n<script src=\"/static/extension-login.js\"></script>",
+            intro = lang.pick(
+                "Sésame s'ouvre dans un nouvel onglet : tapez-y le CAN de votre carte, posez-la sur le lecteur, et revenez ici.",
+                "Sésame opens in a new tab: type your card's CAN there, place the card on the reader, and come back here.",
+            ),
+            button = lang.pick("Se connecter avec ma carte d'identité", "Log in with my ID card"),
+            no_extension = lang.pick(
+                "L'extension Sésame n'est pas installée dans ce navigateur.",
+                "The Sésame extension is not installed in this browser.",
+            ),
+            state = escape(state),
+            nonce = escape(nonce),
+            claims = escape(claims),
+        ),
+    )
+}
+
 /// The label of a claim (`docs/protocol.md` §3.3) in `lang`.
 #[must_use]
 pub fn claim_label(lang: Lang, name: &str) -> &'static str {
