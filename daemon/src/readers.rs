@@ -302,11 +302,17 @@ impl ReaderHub {
             };
             said_missing = false;
             self.set_service(true);
+            let service = PcscService::establish().ok();
             loop {
                 if self.stop.load(Ordering::SeqCst) {
                     return;
                 }
                 match watcher.next_events(Duration::from_millis(500)) {
+                    Ok(events) if events.is_empty() => {
+                        if let Some(service) = &service {
+                            self.reconcile(service);
+                        }
+                    }
                     Ok(events) => {
                         for event in events {
                             self.apply(event);
@@ -339,6 +345,32 @@ impl ReaderHub {
         }
         state.service = up;
         self.publish(&state);
+    }
+
+    /// Compares what the hub believes with pcscd's own view, and corrects it. Events can
+    /// be missed: a card pulled out in the middle of a command and another put in before
+    /// pcscd's next poll leave no "removed, inserted" pair behind.
+    fn reconcile(&self, service: &PcscService) {
+        let Ok(readers) = service.readers() else {
+            return;
+        };
+        let stale: Vec<(String, bool)> = {
+            let state = self.lock();
+            readers
+                .iter()
+                .filter(|r| {
+                    state
+                        .readers
+                        .get(&r.name)
+                        .is_some_and(|h| h.status.card_present != r.card_present)
+                })
+                .map(|r| (r.name.clone(), r.card_present))
+                .collect()
+        };
+        for (name, present) in stale {
+            tracing::info!(reader = name, present, "card state corrected from pcscd");
+            self.update(&name, |s| s.card_present = present);
+        }
     }
 
     fn apply(&self, event: ReaderEvent) {

@@ -21,6 +21,8 @@ pub struct Logs(pub Arc<Mutex<Vec<u8>>>);
 impl std::io::Write for Logs {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(bytes);
+        // Also on stderr, which the test harness shows when the test fails.
+        std::io::Write::write_all(&mut std::io::stderr(), bytes)?;
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -221,4 +223,31 @@ pub fn browser_with_extension(spki: &str) -> Option<Browser> {
         format!("--disable-extensions-except={}", extension.display()),
         format!("--load-extension={}", extension.display()),
     ])
+}
+
+/// Waits until pcscd says whether a card is in `reader`. A card taken out and another put
+/// in within one of pcscd's polls would look to pcscd like no change at all (a person
+/// cannot swap cards that fast); tests wait for the "out" before the next "in".
+pub fn wait_for_card_state(reader: &str, present: bool) {
+    let service = sesame_daemon::pcsc_reader::PcscService::establish().unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let now = service
+            .readers()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|r| r.name == reader)
+            .is_some_and(|r| r.card_present);
+        if now == present {
+            // Let pcscd's own poll of the reader see it too before anything else happens.
+            std::thread::sleep(Duration::from_secs(1));
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pcscd never saw the card {} {reader}",
+            if present { "in" } else { "out of" }
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -15,7 +15,7 @@ use sesame_emulator::testing::{PluggedCard, pcscd, plug};
 use sesame_tests::cdp::axe_source_path;
 use sesame_tests::stack::{
     Logs, WAIT, browser, idp_result, open_consent_page, set_language, start_stack, tab_to,
-    type_can_and_submit, vpcd_reader_name,
+    type_can_and_submit, vpcd_reader_name, wait_for_card_state,
 };
 
 const WRONG_CAN: &str = "654321";
@@ -33,7 +33,8 @@ fn a_citizen_logs_in_with_the_keyboard_through_pcscd() {
         .init();
     let slot = pcscd.slot();
     let mut card: PluggedCard = plug(slot.port, EmrtdCard::new(sample_card()));
-    let stack = start_stack(&vpcd_reader_name(slot.port));
+    let reader = vpcd_reader_name(slot.port);
+    let stack = start_stack(&reader);
     let Some(browser) = browser(&stack.spki) else {
         return;
     };
@@ -91,6 +92,7 @@ fn a_citizen_logs_in_with_the_keyboard_through_pcscd() {
 
     // The card is pulled out in the middle of the read: card_error, and the daemon goes on.
     card.remove();
+    wait_for_card_state(&reader, false);
     let faulty = FaultyCard::new(
         EmrtdCard::new(sample_card()),
         Faults {
@@ -104,6 +106,7 @@ fn a_citizen_logs_in_with_the_keyboard_through_pcscd() {
     let text = idp_result(&page, &stack.idp);
     assert!(text.contains("could not be read to the end"), "{text}");
     card.remove();
+    wait_for_card_state(&reader, false);
 
     // A good card again: the daemon still serves.
     let _card = plug(slot.port, EmrtdCard::new(sample_card()));
