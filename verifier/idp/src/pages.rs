@@ -135,8 +135,8 @@ pub(crate) fn home(lang: Lang) -> String {
             lang.code(),
             lang.pick("Se connecter avec ma carte d'identité", "Log in with my ID card"),
             lang.pick(
-                "Il faut que Sésame soit lancé sur cet ordinateur (sesamed).",
-                "Sésame must be running on this computer (sesamed).",
+                "Il faut que Sésame soit lancé sur cet ordinateur (sesamed). Avec l'extension Sésame du navigateur, vous pouvez aussi <a href=\"/extension\">vous connecter sans quitter cette page</a>.",
+                "Sésame must be running on this computer (sesamed). With the Sésame browser extension, you can also <a href=\"/extension\">log in without leaving this page</a>.",
             ),
         ),
     )
