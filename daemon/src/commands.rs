@@ -149,7 +149,9 @@ pub(crate) fn demo(
         println!("Sésame demo");
         println!("  open        {idp_origin}/  and choose “Log in with my ID card”");
         println!("  CAN         {SAMPLE_CAN}  (the virtual card's, already on the reader)");
-        println!("  extension   {idp_origin}/extension  (with the Sésame browser extension: README)");
+        println!(
+            "  extension   {idp_origin}/extension  (with the Sésame browser extension: README)"
+        );
         println!("  daemon      {daemon_url}");
         println!(
             "  certificate run `sesamed trust install` once (or start Chromium with \

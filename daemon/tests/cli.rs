@@ -231,3 +231,41 @@ fn doctor_names_each_problem_with_its_fix() {
     assert!(text.contains("ok    assertion key"), "{text}");
     assert!(text.contains("ok    TLS certificate"), "{text}");
 }
+
+#[test]
+fn install_bridge_writes_pinned_host_manifests_and_uninstall_removes_them() {
+    let home = TempDir::new("bridge");
+    let out = sesamed(&home.0, &["install-bridge", "--bridge", SESAMED]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chromium = home
+        .0
+        .join(".config/chromium/NativeMessagingHosts/fr.sesame.bridge.json");
+    let firefox = home
+        .0
+        .join(".mozilla/native-messaging-hosts/fr.sesame.bridge.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&chromium).unwrap()).unwrap();
+    assert_eq!(manifest["name"], "fr.sesame.bridge");
+    assert_eq!(manifest["type"], "stdio");
+    assert_eq!(
+        manifest["allowed_origins"],
+        serde_json::json!([format!(
+            "chrome-extension://{}/",
+            sesame_bridge::CHROMIUM_EXTENSION_ID
+        )])
+    );
+    assert!(std::path::Path::new(manifest["path"].as_str().unwrap()).is_absolute());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&firefox).unwrap()).unwrap();
+    assert_eq!(
+        manifest["allowed_extensions"],
+        serde_json::json!(["bridge@sesame.example"])
+    );
+    let out = sesamed(&home.0, &["uninstall-bridge"]);
+    assert!(out.status.success());
+    assert!(!chromium.exists() && !firefox.exists());
+}
