@@ -16,6 +16,7 @@ pub mod bridge;
 pub mod config;
 pub mod flow;
 pub mod pcsc_reader;
+pub mod photo;
 pub mod readers;
 pub mod server;
 pub mod state;
