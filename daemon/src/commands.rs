@@ -140,6 +140,7 @@ pub(crate) fn demo(
             daemon: daemon_url.clone(),
             trust,
             clock_skew: 60,
+            counters: Vec::new(),
         }));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(idp_listener, sesame_idp::router(idp)).await {

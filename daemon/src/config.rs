@@ -74,6 +74,38 @@ pub struct Config {
     /// The identity providers allowed to start a login.
     #[serde(default, rename = "idp")]
     pub idps: Vec<TrustedIdp>,
+    /// Counter mode: the station and its agents.
+    #[serde(default)]
+    pub counter: CounterConfig,
+}
+
+/// The `[counter]` table: a town-hall station (`docs/counter.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterConfig {
+    /// The station's name, in every certification record ("Mairie de …, guichet 2").
+    #[serde(default)]
+    pub station: String,
+    /// The IdP the certifications are for (their `aud`).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Where certification records are POSTed (`https://idp.example/certifications`).
+    #[serde(default)]
+    pub certification_endpoint: Option<String>,
+    /// The agents who may sign in, each by the document number of their own identity
+    /// card.
+    #[serde(default, rename = "agent")]
+    pub agents: Vec<CounterAgent>,
+}
+
+/// An agent of the station.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterAgent {
+    /// The document number of the agent's own identity card (their sign-in).
+    pub document_number: String,
+    /// Their name, in the records and on the page.
+    pub name: String,
 }
 
 const fn default_port() -> u16 {
@@ -100,6 +132,7 @@ impl Default for Config {
             bridge: true,
             bridge_socket: None,
             idps: Vec::new(),
+            counter: CounterConfig::default(),
         }
     }
 }

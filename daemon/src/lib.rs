@@ -8,13 +8,20 @@
 //! - [`flow`]: the redirect flow's rules (request checks, sessions, outcomes, assertion);
 //! - [`web`]: the HTTP API and the consent page; [`server`]: TLS on loopback, socket
 //!   activation, `sd_notify`;
-//! - [`bridge`]: the browser extension's way in (a Unix socket for `sesame-bridge`).
+//! - [`bridge`]: the browser extension's way in (a Unix socket for `sesame-bridge`);
+//! - counter mode: [`counter`] (the page's API), [`photo`] (DG2 for a browser),
+//!   [`certify`] (the signed record), [`journal`] (hash-chained), [`deliver`] (to the IdP).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bridge;
+pub mod certify;
 pub mod config;
+pub mod counter;
+mod counter_page;
+pub mod deliver;
 pub mod flow;
+pub mod journal;
 pub mod pcsc_reader;
 pub mod photo;
 pub mod readers;
@@ -45,6 +52,9 @@ pub enum DaemonError {
     /// Serving failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    /// The counter's journal cannot be opened (`sesamed journal verify` says why).
+    #[error("the counter journal: {0}")]
+    Journal(String),
 }
 
 /// A daemon ready to serve: its state, bound sockets and TLS identity.
@@ -80,7 +90,18 @@ impl Prepared {
             .and_then(|l| l.local_addr().ok())
             .map_or(config.port, |a| a.port());
         let hub = ReaderHub::new(trust, config.readers.clone());
+        let counter = if config.mode == config::Mode::Counter {
+            let journal = journal::Journal::open(&journal::dir_in(state))
+                .map_err(|e| DaemonError::Journal(e.to_string()))?;
+            Some(counter::Counter::new(
+                state.key(state::COUNTER_KEY)?,
+                journal,
+            ))
+        } else {
+            None
+        };
         let daemon = Arc::new(Daemon {
+            counter,
             config,
             hub,
             sessions: flow::Sessions::default(),

@@ -13,9 +13,11 @@
 //! - `sesamed trust install|uninstall` adds or removes the local TLS authority in the
 //!   browsers' certificate stores; `sesamed key show|rotate` manages the assertion key;
 //! - `sesamed install-bridge|uninstall-bridge` registers the browser extension's
-//!   native-messaging host.
+//!   native-messaging host;
+//! - `sesamed journal verify|export` checks and exports a counter station's journal.
 
 mod commands;
+mod journal_cli;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -129,6 +131,11 @@ enum Cmd {
     },
     /// Remove what install-bridge wrote.
     UninstallBridge,
+    /// Check or export the counter's tamper-evident journal.
+    Journal {
+        #[command(subcommand)]
+        action: journal_cli::JournalAction,
+    },
 }
 
 /// What can go wrong on the command line, each a sentence.
@@ -189,6 +196,9 @@ fn main() -> ExitCode {
         Cmd::Key { action } => commands::key(cli.state_dir.as_deref(), &action),
         Cmd::InstallBridge { bridge, dir } => commands::install_bridge(bridge, dir.as_deref()),
         Cmd::UninstallBridge => commands::uninstall_bridge(),
+        Cmd::Journal { action } => {
+            journal_cli::journal_command(cli.state_dir.as_deref(), &action).map_err(CliError::Other)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

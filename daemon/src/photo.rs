@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(&photo.bytes[..8], b"\x89PNG\r\n\x1a\n");
         let decoder = png::Decoder::new(std::io::Cursor::new(&photo.bytes));
         let reader = decoder.read_info().unwrap();
-        assert_eq!((reader.info().width, reader.info().height), (photo.width, photo.height));
+        assert_eq!(
+            (reader.info().width, reader.info().height),
+            (photo.width, photo.height)
+        );
         assert!(photo.width > 0 && photo.height > 0);
     }
 

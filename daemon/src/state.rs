@@ -8,6 +8,8 @@
 //! | file | what |
 //! |---|---|
 //! | `assertion-key` | the P-256 key that signs assertions (32 bytes, raw scalar) |
+//! | `counter-key` | counter mode: the P-256 key that signs certification records |
+//! | `journal/` | counter mode: the hash-chained journal |
 //! | `tls/ca.pem`, `tls/ca.key` | the local certificate authority (trusted by `sesamed trust install`) |
 //! | `tls/server.pem`, `tls/server.key` | the server certificate for 127.0.0.1, ::1 and localhost |
 
@@ -151,11 +153,7 @@ impl StateDir {
     /// # Errors
     /// An unreadable or invalid key file; no randomness.
     pub fn signing_key(&self) -> Result<SigningKey, StateError> {
-        match self.read(ASSERTION_KEY)? {
-            Some(bytes) => SigningKey::from_slice(&bytes)
-                .map_err(|_| StateError::BadKey(self.file(ASSERTION_KEY))),
-            None => self.rotate_signing_key(),
-        }
+        self.key(ASSERTION_KEY)
     }
 
     /// Makes a new assertion-signing key, replacing the old one.
@@ -163,6 +161,27 @@ impl StateDir {
     /// # Errors
     /// No randomness; the file cannot be written.
     pub fn rotate_signing_key(&self) -> Result<SigningKey, StateError> {
+        self.rotate_key(ASSERTION_KEY)
+    }
+
+    /// The P-256 key in `name` (`assertion-key`, `counter-key`), made on first use.
+    ///
+    /// # Errors
+    /// An unreadable or invalid key file; no randomness.
+    pub fn key(&self, name: &str) -> Result<SigningKey, StateError> {
+        match self.read(name)? {
+            Some(bytes) => {
+                SigningKey::from_slice(&bytes).map_err(|_| StateError::BadKey(self.file(name)))
+            }
+            None => self.rotate_key(name),
+        }
+    }
+
+    /// Makes a new P-256 key in `name`, replacing the old one.
+    ///
+    /// # Errors
+    /// No randomness; the file cannot be written.
+    pub fn rotate_key(&self, name: &str) -> Result<SigningKey, StateError> {
         self.ensure()?;
         let key = loop {
             let mut scalar = Zeroizing::new([0_u8; 32]);
@@ -171,17 +190,16 @@ impl StateDir {
                 break key;
             }
         };
-        self.write(
-            ASSERTION_KEY,
-            &Zeroizing::new(key.to_bytes().to_vec()),
-            0o600,
-        )?;
+        self.write(name, &Zeroizing::new(key.to_bytes().to_vec()), 0o600)?;
         Ok(key)
     }
 }
 
 /// The assertion key's file name.
 pub const ASSERTION_KEY: &str = "assertion-key";
+/// The counter's certification key's file name (counter mode; the IdP registers its
+/// `sesamed key show --counter`).
+pub const COUNTER_KEY: &str = "counter-key";
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

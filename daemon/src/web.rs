@@ -54,6 +54,8 @@ pub struct Daemon {
     pub key: SigningKey,
     /// The port the daemon answers on (for the `Host` and `Origin` checks).
     pub port: u16,
+    /// Counter mode's state (`None` on a desktop).
+    pub counter: Option<crate::counter::Counter>,
 }
 
 /// The router.
@@ -69,6 +71,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/static/consent.js", get(consent_js))
         .route("/static/return.js", get(return_js))
         .route("/static/sesame.css", get(css))
+        .merge(crate::counter::router())
         .layer(axum::middleware::from_fn_with_state(daemon.clone(), guard))
         .with_state(daemon)
 }
@@ -89,6 +92,16 @@ async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) 
         return (
             StatusCode::MISDIRECTED_REQUEST,
             "This is the Sésame daemon on this computer; it only answers to 127.0.0.1, [::1] and localhost.\n",
+        )
+            .into_response();
+    }
+    if request.method() == axum::http::Method::POST
+        && request.uri().path().starts_with("/counter")
+        && !daemon.is_own_origin(request.headers())
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "State-changing requests must come from the daemon's own pages.\n",
         )
             .into_response();
     }
@@ -482,6 +495,26 @@ async fn events(
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
     });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// The readers alone, live (the counter page's stream).
+pub(crate) async fn readers_events(
+    State(daemon): State<Arc<Daemon>>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(None, &headers);
+    let readers = daemon.hub.subscribe();
+    let stream =
+        futures_util::stream::unfold((readers, true), move |(mut readers, first)| async move {
+            if !first && readers.changed().await.is_err() {
+                return None;
+            }
+            let event = readers_event(lang, &readers.borrow_and_update());
+            Some((Ok::<_, Infallible>(event), (readers, false)))
+        });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

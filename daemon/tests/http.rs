@@ -41,6 +41,7 @@ fn daemon(lifetime: Duration) -> Arc<Daemon> {
         sessions: Sessions::with_lifetime(lifetime),
         key: p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap(),
         port: PORT,
+        counter: None,
     })
 }
 

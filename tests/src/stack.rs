@@ -33,8 +33,14 @@ impl std::io::Write for Logs {
 pub struct Stack {
     pub idp: String,
     pub spki: String,
+    /// The daemon's base URL (`https://127.0.0.1:PORT`).
+    pub daemon: String,
+    /// The IdP itself (to read what it received).
+    pub idp_state: Arc<sesame_idp::Idp>,
     /// The daemon's bridge socket (for `sesame-bridge --socket`).
     pub bridge_socket: std::path::PathBuf,
+    /// The daemon's state directory.
+    pub state_dir: std::path::PathBuf,
     _runtime: tokio::runtime::Runtime,
     _state: TempDir,
 }
@@ -49,10 +55,40 @@ impl Drop for TempDir {
 
 /// The daemon (reading only `reader`) and the reference IdP, on loopback.
 pub fn start_stack(reader: &str) -> Stack {
+    start(reader, None)
+}
+
+/// A town-hall station: the daemon in counter mode (reading only `reader`, with these
+/// agents, trusting these extra CSCAs besides the sample card's) and the reference IdP,
+/// which registers the station's counter key and receives its certifications.
+pub fn start_counter_stack(
+    reader: &str,
+    agents: Vec<sesame_daemon::config::CounterAgent>,
+    cscas: &[Vec<u8>],
+) -> Stack {
+    start(reader, Some((agents, cscas)))
+}
+
+fn start(
+    reader: &str,
+    counter: Option<(Vec<sesame_daemon::config::CounterAgent>, &[Vec<u8>])>,
+) -> Stack {
     let dir = std::env::temp_dir().join(format!("sesame-browser-flow-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("csca")).unwrap();
     std::fs::write(dir.join("csca/sample.der"), SAMPLE_CSCA).unwrap();
+    let mut trust = sesame_protocol::pa::TrustStore::new();
+    trust.add_der(SAMPLE_CSCA).unwrap();
+    for (i, csca) in counter
+        .as_ref()
+        .map(|(_, c)| *c)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(dir.join(format!("csca/extra-{i}.der")), csca).unwrap();
+        trust.add_der(csca).unwrap();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -65,7 +101,8 @@ pub fn start_stack(reader: &str) -> Stack {
         "http://localhost:{}",
         idp_listener.local_addr().unwrap().port()
     );
-    let config = Config {
+    let state = StateDir::locate(Some(&dir.join("state"))).unwrap();
+    let mut config = Config {
         port: 0,
         developer_mode: true,
         csca_dir: Some(dir.join("csca")),
@@ -79,21 +116,36 @@ pub fn start_stack(reader: &str) -> Stack {
         }],
         ..Config::default()
     };
-    let state = StateDir::locate(Some(&dir.join("state"))).unwrap();
+    let mut counters = Vec::new();
+    if let Some((agents, _)) = counter {
+        config.mode = sesame_daemon::config::Mode::Counter;
+        config.counter = sesame_daemon::config::CounterConfig {
+            station: "Mairie de Test, guichet 1".into(),
+            audience: Some(idp.clone()),
+            certification_endpoint: Some(format!("{idp}/certifications")),
+            agents,
+        };
+        let key = state.key(sesame_daemon::state::COUNTER_KEY).unwrap();
+        counters.push(sesame_verifier::TrustedCounter::new(
+            &sesame_verifier::certification::counter_issuer(&key),
+            "Mairie de Test",
+        ));
+    }
     let _guard = runtime.enter();
     let prepared = sesame_daemon::Prepared::new(config, &state).unwrap();
     prepared.daemon.hub.watch_pcscd();
     let spki = prepared.identity.spki_sha256.clone();
-    let mut trust = sesame_protocol::pa::TrustStore::new();
-    trust.add_der(SAMPLE_CSCA).unwrap();
+    let daemon = format!("https://127.0.0.1:{}", prepared.port());
     let idp_state = Arc::new(sesame_idp::Idp::new(sesame_idp::IdpConfig {
         origin: idp.clone(),
-        daemon: format!("https://127.0.0.1:{}", prepared.port()),
+        daemon: daemon.clone(),
         trust,
         clock_skew: 60,
+        counters,
     }));
+    let served = idp_state.clone();
     runtime.spawn(async move {
-        axum::serve(idp_listener, sesame_idp::router(idp_state))
+        axum::serve(idp_listener, sesame_idp::router(served))
             .await
             .unwrap();
     });
@@ -103,7 +155,10 @@ pub fn start_stack(reader: &str) -> Stack {
     Stack {
         idp,
         spki,
+        daemon,
+        idp_state,
         bridge_socket: dir.join("run/bridge.sock"),
+        state_dir: dir.join("state"),
         _runtime: runtime,
         _state: TempDir(dir),
     }

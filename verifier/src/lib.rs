@@ -11,9 +11,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod certification;
 pub mod model;
 mod nonce;
 
+pub use certification::{
+    CertificationError, CertificationPayload, CertificationVerifier, TrustedCounter,
+    VerifiedCertification, issue_certification,
+};
 pub use model::{Claims, Evidence, Header, Jwk, Payload};
 pub use nonce::{InMemoryNonceStore, NonceCheck, NonceStore};
 

@@ -15,6 +15,10 @@
 //!   and posts it to `/callback` itself.
 //! - `POST /callback` — finds the login by its cookie, checks `state`, forgets the login
 //!   (single use), verifies the assertion, and shows the identity or the reason in words.
+//! - `POST /certifications` — a town-hall counter posts a signed certification record
+//!   (`docs/counter.md`); it is verified against the registered counter keys
+//!   ([`IdpConfig::counters`]) and kept in memory. `GET /certifications` lists them
+//!   (HTML), `GET /certifications.json` too (JSON).
 //!
 //! Pages are plain HTML in French or English (from `Accept-Language`, or `?lang=`).
 #![forbid(unsafe_code)]
@@ -22,17 +26,21 @@
 
 mod pages;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Form, Query, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, http};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Deserialize;
-use sesame_verifier::{InMemoryNonceStore, Verifier, VerifierConfig};
+use sesame_verifier::{
+    CertificationError, CertificationVerifier, InMemoryNonceStore, TrustedCounter,
+    VerifiedCertification, Verifier, VerifierConfig,
+};
 
 pub use pages::{Lang, claim_label, escape};
 
@@ -40,6 +48,10 @@ pub use pages::{Lang, claim_label, escape};
 pub const LOGIN_LIFETIME: i64 = 600;
 /// The most logins waiting at once; beyond it `/login` answers 503 rather than grow.
 pub const MAX_PENDING_LOGINS: usize = 10_000;
+/// The most certification records kept; beyond it the oldest is dropped.
+pub const MAX_CERTIFICATIONS: usize = 10_000;
+/// The largest body `POST /certifications` reads (the record itself is at most 64 KiB).
+pub const MAX_CERTIFICATION_BODY: usize = 128 * 1024;
 /// The claims the reference IdP asks for.
 pub const REQUESTED_CLAIMS: &str =
     "family_name given_name birthdate nationality document_number expiry_date";
@@ -54,8 +66,21 @@ pub struct IdpConfig {
     pub daemon: String,
     /// The CSCAs it trusts.
     pub trust: sesame_protocol::pa::TrustStore,
-    /// Clock skew allowed on the assertion's times, seconds.
+    /// Clock skew allowed on the assertion's and the certification records' times,
+    /// seconds.
     pub clock_skew: i64,
+    /// The town-hall counter keys whose certification records it accepts
+    /// (`docs/counter.md`); empty: it accepts none.
+    pub counters: Vec<TrustedCounter>,
+}
+
+/// A certification record the IdP accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedCertification {
+    /// When it arrived, Unix seconds.
+    pub received_at: i64,
+    /// The verified record and the counter that signed it.
+    pub certification: VerifiedCertification,
 }
 
 /// One login between `/login` and `/callback`.
@@ -71,6 +96,9 @@ pub struct Idp {
     daemon: String,
     verifier: Verifier,
     logins: Mutex<HashMap<String, Login>>,
+    certification_verifier: CertificationVerifier,
+    /// Newest first, at most [`MAX_CERTIFICATIONS`].
+    certifications: Mutex<VecDeque<ReceivedCertification>>,
 }
 
 impl std::fmt::Debug for Idp {
@@ -96,10 +124,22 @@ impl Idp {
                 },
                 Box::new(InMemoryNonceStore::new()),
             ),
+            certification_verifier: CertificationVerifier::new(origin.clone(), config.counters)
+                .with_clock_skew(config.clock_skew),
             daemon: config.daemon.trim_end_matches('/').to_owned(),
             origin,
             logins: Mutex::new(HashMap::new()),
+            certifications: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The certification records accepted so far, newest first.
+    #[must_use]
+    pub fn certifications(&self) -> Vec<ReceivedCertification> {
+        self.certifications
+            .lock()
+            .map(|list| list.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The name of the login cookie: `__Host-` (no `Domain`, path `/`, `Secure`) when
@@ -123,6 +163,13 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .route("/static/sesame.js", get(sesame_js))
         .route("/static/extension-login.js", get(extension_login_js))
         .route("/callback", post(callback))
+        .route(
+            "/certifications",
+            get(certifications_page)
+                .post(post_certification)
+                .layer(DefaultBodyLimit::max(MAX_CERTIFICATION_BODY)),
+        )
+        .route("/certifications.json", get(certifications_json))
         .with_state(idp)
 }
 
@@ -357,4 +404,177 @@ async fn callback(
         Ok(identity) => pages::identity(lang, &identity),
         Err(error) => pages::error(lang, StatusCode::FORBIDDEN, pages::Problem::Refused(&error)),
     }
+}
+
+/// The form of `POST /certifications` when it is `application/x-www-form-urlencoded`.
+#[derive(Deserialize)]
+struct CertificationForm {
+    certification: Option<String>,
+}
+
+/// A JSON answer.
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// `{"error": code, "message": sentence}`.
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &serde_json::json!({ "error": code, "message": message }),
+    )
+}
+
+/// The HTTP status for a refused record (`docs/counter.md`, the error codes table).
+fn certification_status(error: &CertificationError) -> StatusCode {
+    match error.code() {
+        "bad_signature" | "wrong_issuer" | "unknown_counter" | "wrong_audience" => {
+            StatusCode::FORBIDDEN
+        }
+        "replayed_jti" => StatusCode::CONFLICT,
+        "replay_store_full" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The compact JWS of a `POST /certifications` body: the body itself
+/// (`application/jose`, `text/plain`), or the form field `certification`.
+async fn certification_body(request: Request) -> Result<String, Response> {
+    let media_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match media_type.as_str() {
+        "application/jose" | "text/plain" => {
+            let bytes = Bytes::from_request(request, &())
+                .await
+                .map_err(|rejection| {
+                    json_error(
+                        rejection.status(),
+                        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            "too_large"
+                        } else {
+                            "bad_request"
+                        },
+                        "the body could not be read (at most 128 KiB)",
+                    )
+                })?;
+            String::from_utf8(bytes.to_vec()).map_err(|_| {
+                json_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "the body is not UTF-8",
+                )
+            })
+        }
+        "application/x-www-form-urlencoded" => {
+            let Form(form) = Form::<CertificationForm>::from_request(request, &())
+                .await
+                .map_err(|rejection| {
+                    let status = rejection.status();
+                    json_error(
+                        status,
+                        if status == StatusCode::PAYLOAD_TOO_LARGE {
+                            "too_large"
+                        } else {
+                            "bad_request"
+                        },
+                        "the form could not be read (at most 128 KiB)",
+                    )
+                })?;
+            form.certification.ok_or_else(|| {
+                json_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "the form has no certification field",
+                )
+            })
+        }
+        _ => Err(json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the record as application/jose, text/plain, or the form field certification",
+        )),
+    }
+}
+
+/// `POST /certifications`: a counter station posts a certification record. No cookie:
+/// it is machine to machine, and the record's signature by a registered counter key is
+/// what authenticates it (a production IdP would also authenticate the station's TLS
+/// client, `docs/counter.md`).
+async fn post_certification(State(idp): State<Arc<Idp>>, request: Request) -> Response {
+    let jws = match certification_body(request).await {
+        Ok(jws) => jws,
+        Err(response) => return response,
+    };
+    let now = sesame_protocol::unix_now();
+    match idp
+        .certification_verifier
+        .verify_certification(jws.trim(), now)
+    {
+        Ok(certification) => {
+            let jti = certification.payload.jti.clone();
+            if let Ok(mut list) = idp.certifications.lock() {
+                list.push_front(ReceivedCertification {
+                    received_at: now,
+                    certification,
+                });
+                list.truncate(MAX_CERTIFICATIONS);
+            }
+            json_response(
+                StatusCode::CREATED,
+                &serde_json::json!({ "status": "verified", "jti": jti }),
+            )
+        }
+        Err(error) => json_error(
+            certification_status(&error),
+            error.code(),
+            &error.to_string(),
+        ),
+    }
+}
+
+/// `GET /certifications`: the records received, newest first, as an HTML table.
+async fn certifications_page(
+    State(idp): State<Arc<Idp>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(query.lang.as_deref(), &headers);
+    (
+        pages::no_store(),
+        Html(pages::certifications(lang, &idp.certifications())),
+    )
+        .into_response()
+}
+
+/// `GET /certifications.json`: the same list, as JSON.
+async fn certifications_json(State(idp): State<Arc<Idp>>) -> Response {
+    let list: Vec<serde_json::Value> = idp
+        .certifications()
+        .iter()
+        .map(|received| {
+            serde_json::json!({
+                "received_at": received.received_at,
+                "counter": received.certification.counter_name,
+                "counter_thumbprint": received.certification.counter_thumbprint,
+                "certification": received.certification.payload,
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, &serde_json::Value::Array(list))
 }

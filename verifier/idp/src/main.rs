@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use sesame_idp::{Idp, IdpConfig, router};
 use sesame_protocol::pa::TrustStore;
+use sesame_verifier::TrustedCounter;
 
 /// The reference identity provider for Sésame logins.
 #[derive(Parser, Debug)]
@@ -27,9 +28,13 @@ struct Args {
     /// the `csca/` of `sesame-card pki init`.
     #[arg(long)]
     csca: PathBuf,
-    /// Clock skew allowed on assertion times, seconds.
+    /// Clock skew allowed on assertion and certification times, seconds.
     #[arg(long, default_value_t = 60)]
     clock_skew: i64,
+    /// A town-hall counter whose certification records are accepted, as
+    /// `sesame:<key thumbprint>=<name>` (repeatable).
+    #[arg(long = "counter", value_name = "sesame:THUMBPRINT=NAME")]
+    counters: Vec<TrustedCounter>,
 }
 
 #[tokio::main]
@@ -45,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         daemon: args.daemon,
         trust,
         clock_skew: args.clock_skew,
+        counters: args.counters,
     }));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

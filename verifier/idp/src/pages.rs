@@ -4,7 +4,10 @@
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use sesame_verifier::certification::{Decision, PassiveAuthenticationVerdict};
 use sesame_verifier::{Assurance, VerifiedIdentity, VerifyError};
+
+use crate::ReceivedCertification;
 
 /// The language of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +114,9 @@ fn page(lang: Lang, title: &str, body: &str) -> String {
          <title>{title} — Sésame IdP</title>\n\
          <style>body{{font:1.1rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
          a,button{{font-size:1.1rem}}:focus{{outline:3px solid #000091;outline-offset:2px}}\
-         dt{{font-weight:bold}}</style>\n</head>\n<body>\n\
+         dt{{font-weight:bold}}.scroll{{overflow-x:auto}}table{{border-collapse:collapse}}\
+         caption{{text-align:left;font-weight:bold;padding:.5rem 0}}\
+         th,td{{border:1px solid #555;padding:.25rem .5rem;text-align:left;vertical-align:top}}</style>\n</head>\n<body>\n\
          <header><nav aria-label=\"{lang_label}\">{other}</nav></header>\n\
          <main>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
         code = lang.code(),
@@ -382,4 +387,150 @@ pub(crate) fn error(lang: Lang, status: StatusCode, problem: Problem<'_>) -> Res
         lang.pick("Retour à l'accueil", "Back to the home page"),
     );
     (status, no_store(), Html(page(lang, title, &body))).into_response()
+}
+
+/// `unix` (seconds) as `YYYY-MM-DDTHH:MM:SSZ` (UTC), for `<time datetime>` and display.
+pub(crate) fn utc_timestamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    )
+}
+
+fn verdict_words(lang: Lang, verdict: PassiveAuthenticationVerdict) -> &'static str {
+    match verdict {
+        PassiveAuthenticationVerdict::Verified => lang.pick(
+            "Vérifiée : données signées par l'État émetteur",
+            "Verified: data signed by the issuing state",
+        ),
+        PassiveAuthenticationVerdict::Failed => lang.pick(
+            "Échec : la signature de l'État émetteur ne se vérifie pas",
+            "Failed: the issuing state's signature does not check out",
+        ),
+        PassiveAuthenticationVerdict::NotChecked => lang.pick("Non vérifiée", "Not checked"),
+    }
+}
+
+/// The certifications received, newest first: one `<table>` row each, everything
+/// escaped.
+pub(crate) fn certifications(lang: Lang, received: &[ReceivedCertification]) -> String {
+    let title = lang.pick("Certifications reçues", "Certifications received");
+    let intro = lang.pick(
+        "Les certifications et refus signés par les guichets de mairie enregistrés, les plus récents d'abord. Chaque ligne a été vérifiée : signature par une clé de guichet enregistrée, destinataire, date, usage unique.",
+        "Certifications and refusals signed by the registered town-hall counters, newest first. Each row was verified: signature by a registered counter key, audience, date, single use.",
+    );
+    if received.is_empty() {
+        return page(
+            lang,
+            title,
+            &format!(
+                "<p>{intro}</p>\n<p role=\"status\">{}</p>",
+                lang.pick(
+                    "Aucune certification reçue pour le moment.",
+                    "No certification received yet."
+                )
+            ),
+        );
+    }
+    let columns = [
+        lang.pick("Date (UTC)", "Time (UTC)"),
+        lang.pick("Guichet", "Station"),
+        lang.pick("Agent", "Agent"),
+        lang.pick("Décision", "Decision"),
+        lang.pick("Numéro du document", "Document number"),
+        lang.pick("Nom", "Name"),
+        lang.pick("Authentification passive", "Passive authentication"),
+        lang.pick("Clé de guichet", "Counter key"),
+    ];
+    let mut table = format!(
+        "<div class=\"scroll\" role=\"region\" aria-labelledby=\"certifications-caption\" tabindex=\"0\">\n\
+         <table>\n<caption id=\"certifications-caption\">{} ({})</caption>\n<thead><tr>",
+        lang.pick(
+            "Certifications, les plus récentes d'abord",
+            "Certifications, newest first"
+        ),
+        received.len(),
+    );
+    for column in columns {
+        table.push_str(&format!("<th scope=\"col\">{column}</th>"));
+    }
+    table.push_str("</tr></thead>\n<tbody>\n");
+    for row in received {
+        let record = &row.certification.payload;
+        let signed = utc_timestamp(record.iat);
+        let decision = match (record.decision, record.reason.as_deref()) {
+            (Decision::Certified, _) => lang.pick("Certifiée", "Certified").to_owned(),
+            (Decision::Refused, reason) => format!(
+                "{} <q data-reason>{}</q>",
+                lang.pick("Refusée :", "Refused:"),
+                escape(reason.unwrap_or_default())
+            ),
+        };
+        let name = if record.document.given_name.is_empty() {
+            escape(&record.document.family_name)
+        } else {
+            format!(
+                "{}, {}",
+                escape(&record.document.family_name),
+                escape(&record.document.given_name)
+            )
+        };
+        table.push_str(&format!(
+            "<tr data-jti=\"{jti}\" data-decision=\"{decision_code}\">\
+             <td><time datetime=\"{signed}\">{signed_text}</time></td>\
+             <td>{station}</td>\
+             <td>{agent} <small>({agent_id})</small></td>\
+             <td>{decision}</td>\
+             <td>{document_number}</td>\
+             <td>{name}</td>\
+             <td data-pa=\"{pa_code}\">{pa}</td>\
+             <td>{counter}</td></tr>\n",
+            jti = escape(&record.jti),
+            decision_code = record.decision.as_str(),
+            signed_text = signed.replace('T', " ").trim_end_matches('Z'),
+            station = escape(&record.station),
+            agent = escape(&record.agent.name),
+            agent_id = escape(&record.agent.id),
+            document_number = escape(&record.document.document_number),
+            pa_code = record.checks.passive_authentication.as_str(),
+            pa = verdict_words(lang, record.checks.passive_authentication),
+            counter = escape(&row.certification.counter_name),
+        ));
+    }
+    table.push_str("</tbody>\n</table>\n</div>");
+    page(
+        lang,
+        title,
+        &format!(
+            "<p>{intro}</p>\n{table}\n<p><a href=\"/certifications.json\">{}</a></p>",
+            lang.pick("La même liste en JSON", "The same list as JSON")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_timestamp;
+
+    #[test]
+    fn utc_timestamps() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(1_900_000_000), "2030-03-17T17:46:40Z");
+        assert_eq!(utc_timestamp(-1), "1969-12-31T23:59:59Z");
+    }
 }

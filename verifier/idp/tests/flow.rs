@@ -36,6 +36,7 @@ fn idp(pki: &TestPki) -> axum::Router {
         daemon: DAEMON.into(),
         trust,
         clock_skew: 30,
+        counters: Vec::new(),
     })))
 }
 
