@@ -286,9 +286,17 @@ pub(crate) fn trust(state_dir: Option<&Path>, action: &TrustAction) -> Result<()
 #[derive(clap::Subcommand)]
 pub(crate) enum KeyAction {
     /// Print the assertion key's `iss` (its RFC 7638 thumbprint).
-    Show,
+    Show {
+        /// The counter key instead (what the IdP registers for a counter station).
+        #[arg(long)]
+        counter: bool,
+    },
     /// Replace the assertion key with a new one.
-    Rotate,
+    Rotate {
+        /// The counter key instead (the IdP must register the new one).
+        #[arg(long)]
+        counter: bool,
+    },
 }
 
 fn iss_of(key: &p256::ecdsa::SigningKey) -> String {
@@ -300,10 +308,17 @@ fn iss_of(key: &p256::ecdsa::SigningKey) -> String {
 
 pub(crate) fn key(state_dir: Option<&Path>, action: &KeyAction) -> Result<(), CliError> {
     let state = StateDir::locate(state_dir)?;
+    let name = |counter: bool| {
+        if counter {
+            sesame_daemon::state::COUNTER_KEY
+        } else {
+            sesame_daemon::state::ASSERTION_KEY
+        }
+    };
     match action {
-        KeyAction::Show => println!("{}", iss_of(&state.signing_key()?)),
-        KeyAction::Rotate => {
-            let key = state.rotate_signing_key()?;
+        KeyAction::Show { counter } => println!("{}", iss_of(&state.key(name(*counter))?)),
+        KeyAction::Rotate { counter } => {
+            let key = state.rotate_key(name(*counter))?;
             println!("new key: {}", iss_of(&key));
             println!("Restart the daemon (systemctl --user restart sesamed) to use it.");
         }

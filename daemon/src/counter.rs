@@ -46,6 +46,8 @@ pub const AGENT_MAX: Duration = Duration::from_secs(10 * 3600);
 /// How long a read card waits for its decision.
 pub const CASE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const COOKIE: &str = "__Host-sesame-agent";
+/// The journal's file is rotated past this size.
+pub const JOURNAL_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A signed-in agent.
 #[derive(Debug, Clone)]
@@ -113,10 +115,15 @@ impl Counter {
     /// # Errors
     /// When the entry cannot be written (the decision is then not recorded).
     pub fn journal(&self, kind: &str, data: serde_json::Value) -> Result<(), String> {
-        lock(&self.journal)
+        let mut journal = lock(&self.journal);
+        journal
             .append(kind, data, sesame_protocol::unix_now())
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        // A new file every 16 MiB; the chain goes on in it.
+        if let Err(e) = journal.rotate_if_larger(JOURNAL_ROTATE_BYTES) {
+            tracing::warn!("counter: the journal could not be rotated: {e}");
+        }
+        Ok(())
     }
 
     /// The agent behind the request's cookie, if their session is alive (and touched).

@@ -269,3 +269,53 @@ fn install_bridge_writes_pinned_host_manifests_and_uninstall_removes_them() {
     assert!(out.status.success());
     assert!(!chromium.exists() && !firefox.exists());
 }
+
+#[test]
+fn the_journal_commands_verify_export_and_name_a_tampered_line() {
+    use sesame_daemon::journal::Journal;
+    let home = TempDir::new("journal");
+    let state = home.0.join(".local/state/sesame");
+    let dir = state.join("journal");
+    {
+        let mut journal = Journal::open(&dir).unwrap();
+        for (i, kind) in ["agent_sign_in", "certification", "delivery", "refusal"]
+            .iter()
+            .enumerate()
+        {
+            journal
+                .append(
+                    kind,
+                    serde_json::json!({ "n": i, "station": "Mairie, guichet 1" }),
+                    1_795_000_000 + i64::try_from(i).unwrap(),
+                )
+                .unwrap();
+        }
+    }
+    let out = sesamed(&home.0, &["journal", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("journal intact: 4 entries"));
+    let out = sesamed(&home.0, &["journal", "export", "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.contains("\"Mairie, guichet 1\"") || csv.contains("Mairie, guichet 1"));
+    // Edit line 2: the verification names it and fails.
+    let file = dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("\"n\":1", "\"n\":7", 1)).unwrap();
+    let out = sesamed(&home.0, &["journal", "verify"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("line 2") && said.contains("changed"),
+        "{said}"
+    );
+}
