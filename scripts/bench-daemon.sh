@@ -7,7 +7,8 @@
 #   - the daemon's RSS when idle, and after N logins (default 100),
 #   - the median and 90th percentile of a whole login with curl (IdP /login to the IdP's
 #     verified page: TLS, consent page, CAN, PACE, CA, reads, PA, assertion, verification),
-#   - the median of a whole login in headless Chromium, by keyboard (tests/benches/).
+#   - the median of a whole login in headless Chromium, by keyboard (tests/benches/),
+#   - a counter's card-to-screen time with a 16 KB photo (tests/benches/counter.rs).
 #   bash scripts/bench-daemon.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,3 +90,4 @@ PY
 sesame_install_packages chromium
 export SESAME_TEST_VPCD_PORTS=$((SESAME_VPCD_PORT + 1))
 cargo bench --locked -q -p sesame-tests --bench browser_flow 2>/dev/null | grep '^browser login'
+cargo bench --locked -q -p sesame-tests --bench counter 2>/dev/null | grep '^counter card-to-screen'

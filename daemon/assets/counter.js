@@ -96,6 +96,8 @@
       return;
     }
     currentCase = data.case;
+    caseSection.dataset.readMs = data.read_ms;
+    caseSection.dataset.apdus = data.apdus;
     const photo = $("photo");
     photo.src = data.photo.url;
     photo.width = data.photo.width;

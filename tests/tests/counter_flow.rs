@@ -264,6 +264,22 @@ fn an_agent_certifies_a_citizen_and_the_idp_lists_it() {
         Some("The person does not match the photo")
     );
 
+    // The counter page in French passes axe-core too.
+    if let Some(axe) = axe_source_path() {
+        set_language(&page, "fr-FR,fr");
+        page.navigate(&format!("{}/counter", stack.daemon)).unwrap();
+        page.wait_for(
+            "document.documentElement.lang === 'fr' && document.getElementById('read') !== null",
+            WAIT,
+        )
+        .unwrap();
+        let violations = page.run_axe(&axe).unwrap();
+        assert!(
+            violations.is_empty(),
+            "axe on the French counter page: {violations:#?}"
+        );
+    }
+
     // The journal: intact, every decision in it, no secret, no photo.
     let journal = stack.state_dir.join("journal");
     let report = sesame_daemon::journal::verify(&journal).unwrap();
