@@ -305,3 +305,106 @@ fn an_agent_certifies_a_citizen_and_the_idp_lists_it() {
         "no image in the journal"
     );
 }
+
+/// Chooses the `nth` reader (1 = the first) in the citizen form's reader list, by keyboard.
+fn choose_reader(page: &Page, nth: usize) {
+    page.wait_for(
+        &format!("document.getElementById('citizen-reader').options.length > {nth}"),
+        WAIT,
+    )
+    .unwrap();
+    page.eval("document.getElementById('citizen-can').focus()")
+        .unwrap();
+    page.press_key("Shift+Tab").unwrap();
+    assert!(
+        page.focused_description()
+            .unwrap()
+            .contains("citizen-reader")
+    );
+    for _ in 0..nth {
+        page.press_key("ArrowDown").unwrap();
+    }
+    page.press_key("Tab").unwrap();
+}
+
+#[test]
+fn a_busy_counter_serves_two_readers_at_once() {
+    let Some(pcscd) = pcscd() else { return };
+    let first = pcscd.slot();
+    let second = pcscd.slot();
+    let mut readers = [vpcd_reader_name(first.port), vpcd_reader_name(second.port)];
+    readers.sort();
+    let pki = TestPki::generate(
+        sesame_protocol::ec::Curve::BrainpoolP256r1,
+        &mut SystemRandom,
+    )
+    .unwrap();
+    let profiles = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulator/profiles");
+    let cnie = Profile::load(&profiles.join("cnie.toml")).unwrap();
+    let citizen = personalize(&cnie, &pki, &mut SystemRandom)
+        .unwrap()
+        .contents;
+    // One station with both readers ("Sesame vpcd" matches both).
+    let stack = start_counter_stack(
+        "Sesame vpcd",
+        vec![CounterAgent {
+            document_number: "D23145890".into(),
+            name: "Agent Test".into(),
+        }],
+        std::slice::from_ref(&pki.csca.certificate),
+    );
+    let agent_card = plug(first.port, EmrtdCard::new(sample_card()));
+    let Some(browser) = browser(&stack.spki) else {
+        return;
+    };
+    let one = browser.new_page().unwrap();
+    set_language(&one, "en");
+    one.navigate(&format!("{}/counter", stack.daemon)).unwrap();
+    one.wait_for(
+        "document.activeElement && document.activeElement.id === 'agent-can'",
+        WAIT,
+    )
+    .unwrap();
+    one.type_text(SAMPLE_CAN).unwrap();
+    one.press_key("Enter").unwrap();
+    one.wait_for("document.getElementById('read') !== null", WAIT)
+        .unwrap();
+    agent_card.remove();
+    wait_for_card_state(&readers[0], false);
+    // Two citizens, one card on each reader.
+    let _a = plug(first.port, EmrtdCard::new(citizen.clone()));
+    let _b = plug(second.port, EmrtdCard::new(citizen));
+    wait_for_card_state(&readers[0], true);
+    wait_for_card_state(&readers[1], true);
+    let two = browser.new_page().unwrap();
+    set_language(&two, "en");
+    two.navigate(&format!("{}/counter", stack.daemon)).unwrap();
+    for (page, nth) in [(&one, 1), (&two, 2)] {
+        page.wait_for("document.getElementById('read') !== null", WAIT)
+            .unwrap();
+        choose_reader(page, nth);
+        page.type_text(&cnie.can).unwrap();
+        page.press_key("Enter").unwrap();
+    }
+    for page in [&one, &two] {
+        page.wait_for("!document.getElementById('case').hidden", WAIT)
+            .unwrap_or_else(|e| panic!("no case: {e}: {:?}", page.content_text()));
+    }
+    // Both wait for their decision at once: one certified, one refused.
+    tab_to(&one, "#face-matches");
+    one.press_key("Space").unwrap();
+    tab_to(&one, "#document-valid");
+    one.press_key("Space").unwrap();
+    tab_to(&one, "#certify");
+    one.press_key("Enter").unwrap();
+    tab_to(&two, "#reason");
+    two.type_text("Document damaged").unwrap();
+    tab_to(&two, "#refuse");
+    two.press_key("Enter").unwrap();
+    for page in [&one, &two] {
+        page.wait_for("document.getElementById('case').hidden", WAIT)
+            .unwrap();
+    }
+    let received = stack.idp_state.certifications();
+    assert_eq!(received.len(), 2);
+}
