@@ -72,7 +72,17 @@ pub(crate) fn serve(
         ),
     }
     if config.mode == Mode::Counter {
-        tracing::warn!("counter mode: the counter page is not built yet; serving the login flow");
+        tracing::info!(
+            station = config.counter.station,
+            agents = config.counter.agents.len(),
+            "counter mode: the counter page is https://127.0.0.1:{}/counter",
+            config.port
+        );
+        if config.counter.agents.is_empty() || config.csca_dir.is_none() {
+            tracing::warn!(
+                "counter mode needs [[counter.agent]] entries and csca_dir: no agent can sign in until they are configured"
+            );
+        }
     }
     let state = StateDir::locate(state_dir)?;
     let runtime = runtime()?;
