@@ -309,13 +309,6 @@ pub(crate) enum KeyAction {
     },
 }
 
-fn iss_of(key: &p256::ecdsa::SigningKey) -> String {
-    format!(
-        "sesame:{}",
-        sesame_verifier::thumbprint(&sesame_verifier::jwk_of(key))
-    )
-}
-
 pub(crate) fn key(state_dir: Option<&Path>, action: &KeyAction) -> Result<(), CliError> {
     let state = StateDir::locate(state_dir)?;
     let name = |counter: bool| {
@@ -326,10 +319,13 @@ pub(crate) fn key(state_dir: Option<&Path>, action: &KeyAction) -> Result<(), Cl
         }
     };
     match action {
-        KeyAction::Show { counter } => println!("{}", iss_of(&state.key(name(*counter))?)),
+        KeyAction::Show { counter } => println!(
+            "{}",
+            sesame_verifier::issuer_of(&state.key(name(*counter))?)
+        ),
         KeyAction::Rotate { counter } => {
             let key = state.rotate_key(name(*counter))?;
-            println!("new key: {}", iss_of(&key));
+            println!("new key: {}", sesame_verifier::issuer_of(&key));
             println!("Restart the daemon (systemctl --user restart sesamed) to use it.");
         }
     }
@@ -383,7 +379,8 @@ pub(crate) fn doctor(config_path: Option<&Path>, state_dir: Option<&Path>) -> Re
                 format!(
                     "assertion key in {} ({})",
                     state.path().display(),
-                    key.as_ref().map_or_else(|e| e.to_string(), iss_of)
+                    key.as_ref()
+                        .map_or_else(|e| e.to_string(), sesame_verifier::issuer_of)
                 ),
                 "run `sesamed key rotate`",
             );

@@ -29,7 +29,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use sesame_idp::{Lang, escape};
+use sesame_idp::escape;
 use sesame_protocol::kdf::Password;
 use sesame_protocol::lds::DataGroup;
 use sesame_protocol::reader::Document;
@@ -128,7 +128,7 @@ impl Counter {
 
     /// The agent behind the request's cookie, if their session is alive (and touched).
     fn agent(&self, headers: &HeaderMap) -> Option<(String, Agent)> {
-        let id = cookie(headers, COOKIE)?;
+        let id = sesame_idp::cookie_value(headers, COOKIE)?;
         let mut agents = lock(&self.agents);
         let now = Instant::now();
         agents.retain(|_, a| now - a.last < AGENT_IDLE && now - a.started < AGENT_MAX);
@@ -156,17 +156,6 @@ impl Counter {
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// The counter's routes (merged into the daemon's router in counter mode).
 pub fn router() -> Router<Arc<Daemon>> {
     Router::new()
@@ -178,15 +167,6 @@ pub fn router() -> Router<Arc<Daemon>> {
         .route("/counter/cases/{id}/photo", get(photo))
         .route("/counter/cases/{id}/decision", post(decision))
         .route("/static/counter.js", get(counter_js))
-}
-
-fn lang_of(headers: &HeaderMap) -> Lang {
-    Lang::choose(
-        None,
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    )
 }
 
 fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -209,7 +189,7 @@ async fn page(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response
     let Some(counter) = daemon.counter.as_ref() else {
         return not_counter();
     };
-    let lang = lang_of(&headers);
+    let lang = crate::web::lang_of(None, &headers);
     let agent = counter.agent(&headers).map(|(_, a)| a);
     Html(crate::counter_page::render(
         lang,
@@ -415,9 +395,8 @@ async fn read(
         Ok(photo) => photo,
         Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, "photo", e.to_string()),
     };
-    let claims =
-        sesame_verifier::payload_from_document(&document, "", "", sesame_protocol::unix_now())
-            .claims;
+    let now = sesame_protocol::unix_now();
+    let claims = sesame_verifier::claims_of(&document, now);
     let (passive_authentication, error) = match &document.passive_authentication {
         Some(Ok(_)) => ("verified", None),
         Some(Err(e)) => ("failed", Some(e.to_string())),
@@ -431,10 +410,7 @@ async fn read(
         chip_authentication: document.chip_authentication.is_some()
             || document.active_authentication.is_some(),
         dg2_sha256: sesame_verifier::certification::dg2_sha256(dg2),
-        document: sesame_verifier::certification::CertifiedDocument::from_document(
-            &document,
-            sesame_protocol::unix_now(),
-        ),
+        document: sesame_verifier::certification::CertifiedDocument::from_document(&document, now),
         photo: photo.clone(),
         created: Instant::now(),
     };
@@ -569,14 +545,10 @@ async fn decision(
 }
 
 async fn counter_js() -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/javascript; charset=utf-8"),
-        )],
+    crate::web::asset(
+        "text/javascript; charset=utf-8",
         include_str!("../assets/counter.js"),
     )
-        .into_response()
 }
 
 /// Escapes for the page (re-exported for `counter_page`).

@@ -48,8 +48,8 @@ pub(crate) fn journal_command(
                     r.files,
                     r.first_seq,
                     r.last_seq,
-                    journal::rfc3339(r.first_time),
-                    journal::rfc3339(r.last_time)
+                    sesame_protocol::rfc3339(r.first_time),
+                    sesame_protocol::rfc3339(r.last_time)
                 );
             }
             Ok(())

@@ -12,8 +12,8 @@
 //! | `GET /static/…` | the pages' script and style (no external resource anywhere) |
 //!
 //! Every request must carry a `Host` that names the loopback and the daemon's port (DNS
-//! rebinding); every POST must come from the daemon's own origin (`Origin` header) and
-//! carry the session's token. Pages forbid framing and caching; `Referrer-Policy: same-origin`
+//! rebinding); every POST must come from the daemon's own origin (`Origin` header, checked
+//! in the `guard` middleware for all of them) and carry the session's token. Pages forbid framing and caching; `Referrer-Policy: same-origin`
 //! (not `no-referrer`, under which browsers send `Origin: null` even for same-origin form
 //! posts, and the origin check would refuse the page's own forms).
 
@@ -95,10 +95,8 @@ async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) 
         )
             .into_response();
     }
-    if request.method() == axum::http::Method::POST
-        && request.uri().path().starts_with("/counter")
-        && !daemon.is_own_origin(request.headers())
-    {
+    // Every state-changing call (all of them are POSTs) comes from the daemon's own pages.
+    if request.method() == axum::http::Method::POST && !daemon.is_own_origin(request.headers()) {
         return (
             StatusCode::FORBIDDEN,
             "State-changing requests must come from the daemon's own pages.\n",
@@ -141,7 +139,7 @@ impl Daemon {
     }
 }
 
-fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
     Lang::choose(
         query,
         headers
@@ -548,26 +546,11 @@ impl Drop for StartForm {
     }
 }
 
-fn forbidden_origin() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        Json(serde_json::json!({
-            "error": "origin",
-            "message": "state-changing requests must come from the daemon's own pages",
-        })),
-    )
-        .into_response()
-}
-
 async fn start(
     State(daemon): State<Arc<Daemon>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Form(form): Form<StartForm>,
 ) -> Response {
-    if !daemon.is_own_origin(&headers) {
-        return forbidden_origin();
-    }
     let cancel = Arc::new(AtomicBool::new(false));
     let prepared = daemon.sessions.with(&id, &form.token, |s| match s.phase {
         Phase::Running(_) => Err(SessionError::Running),
@@ -716,17 +699,6 @@ async fn finish(
     Form(form): Form<FinishForm>,
 ) -> Response {
     let lang = lang_of(None, &headers);
-    if !daemon.is_own_origin(&headers) {
-        return error_page(
-            lang,
-            StatusCode::FORBIDDEN,
-            lang.pick("Demande refusée", "Request refused"),
-            lang.pick(
-                "Cette demande ne vient pas de la page de Sésame.",
-                "This request does not come from Sésame's page.",
-            ),
-        );
-    }
     let session = match daemon.sessions.take(&id, &form.token) {
         Ok(session) => session,
         Err(e) => {
@@ -852,7 +824,8 @@ fn return_page(session: &flow::Session, outcome: &Outcome) -> Response {
     response
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A static asset of the pages.
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         body,

@@ -15,7 +15,8 @@ use sesame_emulator::sample::{SAMPLE_CAN, sample_card};
 use sesame_emulator::testing::{pcscd, plug};
 use sesame_protocol::random::SystemRandom;
 use sesame_tests::stack::{
-    WAIT, browser, set_language, start_counter_stack, vpcd_reader_name, wait_for_card_state,
+    WAIT, browser, set_language, sign_in_agent, start_counter_stack, vpcd_reader_name,
+    wait_for_card_state,
 };
 
 fn main() {
@@ -52,16 +53,7 @@ fn main() {
     };
     let page = browser.new_page().unwrap();
     set_language(&page, "en");
-    page.navigate(&format!("{}/counter", stack.daemon)).unwrap();
-    page.wait_for(
-        "document.activeElement && document.activeElement.id === 'agent-can'",
-        WAIT,
-    )
-    .unwrap();
-    page.type_text(SAMPLE_CAN).unwrap();
-    page.press_key("Enter").unwrap();
-    page.wait_for("document.getElementById('read') !== null", WAIT)
-        .unwrap();
+    sign_in_agent(&page, &stack.daemon, SAMPLE_CAN);
     card.remove();
     wait_for_card_state(&reader, false);
     let _card = plug(slot.port, EmrtdCard::new(citizen));

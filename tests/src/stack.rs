@@ -306,3 +306,18 @@ pub fn wait_for_card_state(reader: &str, present: bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Opens the counter page and signs the agent in with the card on the reader (its CAN
+/// typed, Enter), by keyboard; returns once the counter's read form is there.
+pub fn sign_in_agent(page: &Page, daemon: &str, can: &str) {
+    page.navigate(&format!("{daemon}/counter")).unwrap();
+    page.wait_for(
+        "document.activeElement && document.activeElement.id === 'agent-can'",
+        WAIT,
+    )
+    .unwrap();
+    page.type_text(can).unwrap();
+    page.press_key("Enter").unwrap();
+    page.wait_for("document.getElementById('read') !== null", WAIT)
+        .unwrap_or_else(|e| panic!("not signed in: {e}: {:?}", page.content_text()));
+}

@@ -23,10 +23,12 @@ use sesame_protocol::random::SystemRandom;
 use sesame_protocol::reader::{ReadRequest, ReadStep, read_document};
 use sesame_tests::cdp::{Page, axe_source_path};
 use sesame_tests::stack::{
-    WAIT, browser, set_language, start_counter_stack, tab_to, vpcd_reader_name, wait_for_card_state,
+    WAIT, browser, set_language, sign_in_agent, start_counter_stack, tab_to, vpcd_reader_name,
+    wait_for_card_state,
 };
 
-/// Counts the APDUs a card answers.
+/// Counts the APDUs a card answers, where the step callback can read the count while the
+/// read holds the transport (which `sesame_apdu::CountingTransport` does not allow).
 struct Counting<T> {
     inner: T,
     count: Arc<Mutex<usize>>,
@@ -359,16 +361,7 @@ fn a_busy_counter_serves_two_readers_at_once() {
     };
     let one = browser.new_page().unwrap();
     set_language(&one, "en");
-    one.navigate(&format!("{}/counter", stack.daemon)).unwrap();
-    one.wait_for(
-        "document.activeElement && document.activeElement.id === 'agent-can'",
-        WAIT,
-    )
-    .unwrap();
-    one.type_text(SAMPLE_CAN).unwrap();
-    one.press_key("Enter").unwrap();
-    one.wait_for("document.getElementById('read') !== null", WAIT)
-        .unwrap();
+    sign_in_agent(&one, &stack.daemon, SAMPLE_CAN);
     agent_card.remove();
     wait_for_card_state(&readers[0], false);
     // Two citizens, one card on each reader.

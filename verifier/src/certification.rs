@@ -15,13 +15,13 @@
 //!   [`CertifiedDocument::from_document`] and [`counter_issuer`] to fill the payload).
 //! - The identity provider's side: [`CertificationVerifier::verify_certification`].
 
+use crate::jws::{Compact, JwsError};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Mutex;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use p256::ecdsa::signature::{Signer, Verifier as _};
-use p256::ecdsa::{Signature, SigningKey};
+use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 use sesame_protocol::random::{RandomError, RandomSource};
 use sha2::{Digest, Sha256};
@@ -125,8 +125,7 @@ impl CertifiedDocument {
     /// claims are (`docs/protocol.md` §3.3), two-digit years expanded relative to `now`.
     #[must_use]
     pub fn from_document(document: &sesame_protocol::reader::Document, now: i64) -> Self {
-        let claims =
-            crate::document_claims(&document.mrz, document.dg11.as_ref(), crate::year_of(now));
+        let claims = crate::claims_of(document, now);
         Self {
             document_type: claims.document_type.unwrap_or_default(),
             issuing_state: claims.issuing_state.unwrap_or_default(),
@@ -655,54 +654,38 @@ fn malformed_json(what: &str, error: &serde_json::Error) -> CertificationError {
 /// Steps 1–4: shape, header, type and signature. Returns the header and the payload's
 /// JSON bytes.
 fn decode_and_check_signature(jws: &str) -> Result<(Header, Vec<u8>), CertificationError> {
-    if jws.len() > MAX_CERTIFICATION_LEN {
-        return Err(CertificationError::Malformed("longer than 64 KiB".into()));
-    }
-    let mut parts = jws.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(CertificationError::Malformed(
-            "not three dot-separated parts".into(),
-        ));
-    };
-    let decode = |part: &str, what: &str| {
-        Base64UrlUnpadded::decode_vec(part)
-            .map_err(|_| CertificationError::Malformed(format!("the {what} is not base64url")))
-    };
-    let raw: serde_json::Value = serde_json::from_slice(&decode(h, "header")?)
-        .map_err(|_| CertificationError::Malformed("the header is not JSON".into()))?;
-    match raw.get("alg") {
-        Some(serde_json::Value::String(alg)) if alg == "ES256" => {}
-        Some(serde_json::Value::String(other)) => {
-            return Err(CertificationError::UnsupportedAlgorithm(
-                other.chars().take(32).collect(),
-            ));
+    let malformed = |e: JwsError| match e {
+        JwsError::TooLong => CertificationError::Malformed("longer than 64 KiB".into()),
+        JwsError::Shape => CertificationError::Malformed("not three dot-separated parts".into()),
+        JwsError::NotBase64(what) => {
+            CertificationError::Malformed(format!("the {what} is not base64url"))
         }
-        _ => return Err(CertificationError::UnsupportedAlgorithm(String::new())),
-    }
-    let header: Header = serde_json::from_value(raw).map_err(|e| malformed_json("header", &e))?;
-    if header.typ != CERTIFICATION_TYPE {
+        JwsError::HeaderNotJson => CertificationError::Malformed("the header is not JSON".into()),
+        JwsError::Algorithm(alg) => {
+            CertificationError::UnsupportedAlgorithm(alg.chars().take(32).collect())
+        }
+        JwsError::Header(e) => malformed_json("header", &e),
+        JwsError::Key(_) => {
+            CertificationError::Malformed("the header key is not an EC P-256 key".into())
+        }
+        JwsError::Signature => CertificationError::BadSignature,
+    };
+    let compact = Compact::parse(jws, MAX_CERTIFICATION_LEN).map_err(malformed)?;
+    if compact.header.typ != CERTIFICATION_TYPE {
         return Err(CertificationError::WrongType(
-            header.typ.chars().take(64).collect(),
+            compact.header.typ.chars().take(64).collect(),
         ));
     }
-    let key = crate::verifying_key(&header.jwk).map_err(|_| {
-        CertificationError::Malformed("the header key is not an EC P-256 key".into())
-    })?;
-    let signature = Signature::from_slice(&decode(s, "signature")?)
-        .map_err(|_| CertificationError::BadSignature)?;
-    let signing_input = format!("{h}.{p}");
-    key.verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| CertificationError::BadSignature)?;
-    Ok((header, decode(p, "payload")?))
+    compact.verify_signature().map_err(malformed)?;
+    let payload = compact.payload().map_err(malformed)?;
+    Ok((compact.header, payload))
 }
 
 /// `sesame:` + the RFC 7638 thumbprint of `key`'s public key: the counter's `iss`, and
 /// the id the identity provider registers (`sesame-idp --counter`).
 #[must_use]
 pub fn counter_issuer(key: &SigningKey) -> String {
-    format!("sesame:{}", crate::thumbprint(&crate::jwk_of(key)))
+    crate::issuer_of(key)
 }
 
 /// A new `jti`: 128 random bits, base64url (22 characters).
@@ -731,23 +714,8 @@ pub fn issue_certification(
     mut payload: CertificationPayload,
     key: &SigningKey,
 ) -> Result<String, serde_json::Error> {
-    let jwk = crate::jwk_of(key);
-    payload.iss = format!("sesame:{}", crate::thumbprint(&jwk));
-    let header = Header {
-        alg: "ES256".into(),
-        typ: CERTIFICATION_TYPE.into(),
-        jwk,
-    };
-    let signing_input = format!(
-        "{}.{}",
-        Base64UrlUnpadded::encode_string(&serde_json::to_vec(&header)?),
-        Base64UrlUnpadded::encode_string(&serde_json::to_vec(&payload)?)
-    );
-    let signature: Signature = key.sign(signing_input.as_bytes());
-    Ok(format!(
-        "{signing_input}.{}",
-        Base64UrlUnpadded::encode_string(&signature.to_bytes())
-    ))
+    payload.iss = crate::issuer_of(key);
+    crate::jws::sign(CERTIFICATION_TYPE, &payload, key)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod certification;
+mod jws;
 pub mod model;
 mod nonce;
 
@@ -25,8 +26,7 @@ pub use nonce::{InMemoryNonceStore, NonceCheck, NonceStore};
 use std::collections::BTreeMap;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
-use p256::ecdsa::signature::{Signer, Verifier as _};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::{SigningKey, VerifyingKey};
 use sesame_protocol::lds::{Dg1, Dg11, Mrz, MrzDate, Sex};
 use sesame_protocol::pa::{PassiveAuthError, Sod, TrustStore};
 use sha2::{Digest, Sha256};
@@ -330,7 +330,7 @@ pub fn payload_from_document(
             "sesame:chip-signed"
         }
         .to_owned(),
-        claims: document_claims(&document.mrz, document.dg11.as_ref(), year_of(iat)),
+        claims: claims_of(document, iat),
         evidence: Evidence {
             kind: "icao9303".into(),
             sod: Base64::encode_string(&document.sod),
@@ -376,63 +376,40 @@ fn b64(text: &str, what: &str) -> Result<Vec<u8>, VerifyError> {
 
 /// Splits, decodes and checks the ES256 signature with the header's key.
 fn decode_and_check_signature(assertion: &str) -> Result<(Header, Payload, String), VerifyError> {
-    if assertion.len() > MAX_ASSERTION_LEN {
-        return Err(VerifyError::Malformed("longer than 256 KiB".into()));
-    }
-    let mut parts = assertion.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(VerifyError::Malformed(
-            "not three dot-separated parts".into(),
-        ));
+    let malformed = |e: jws::JwsError| match e {
+        jws::JwsError::TooLong => VerifyError::Malformed("longer than 256 KiB".into()),
+        jws::JwsError::Shape => VerifyError::Malformed("not three dot-separated parts".into()),
+        jws::JwsError::NotBase64(what) => {
+            VerifyError::Malformed(format!("the {what} is not base64url"))
+        }
+        jws::JwsError::HeaderNotJson => VerifyError::Malformed("the header is not JSON".into()),
+        jws::JwsError::Algorithm(alg) => VerifyError::UnsupportedAlgorithm(alg),
+        jws::JwsError::Header(e) => VerifyError::Malformed(format!("the header: {e}")),
+        jws::JwsError::Key(why) => VerifyError::Malformed(why),
+        jws::JwsError::Signature => VerifyError::BadSignature,
     };
-    let decode = |part: &str, what: &str| {
-        Base64UrlUnpadded::decode_vec(part)
-            .map_err(|_| VerifyError::Malformed(format!("the {what} is not base64url")))
-    };
-    let header_json = decode(h, "header")?;
-    let raw: serde_json::Value = serde_json::from_slice(&header_json)
-        .map_err(|_| VerifyError::Malformed("the header is not JSON".into()))?;
-    match raw.get("alg").and_then(serde_json::Value::as_str) {
-        Some("ES256") => {}
-        Some(other) => return Err(VerifyError::UnsupportedAlgorithm(other.to_owned())),
-        None => return Err(VerifyError::UnsupportedAlgorithm(String::new())),
-    }
-    let header: Header = serde_json::from_value(raw)
-        .map_err(|e| VerifyError::Malformed(format!("the header: {e}")))?;
-    let key = verifying_key(&header.jwk)?;
-    let signature =
-        Signature::from_slice(&decode(s, "signature")?).map_err(|_| VerifyError::BadSignature)?;
-    let signing_input = format!("{h}.{p}");
-    key.verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| VerifyError::BadSignature)?;
-    let payload: Payload = serde_json::from_slice(&decode(p, "payload")?)
+    let compact = jws::Compact::parse(assertion, MAX_ASSERTION_LEN).map_err(malformed)?;
+    compact.verify_signature().map_err(malformed)?;
+    let payload: Payload = serde_json::from_slice(&compact.payload().map_err(malformed)?)
         .map_err(|e| VerifyError::Malformed(format!("the payload: {e}")))?;
-    let thumbprint = thumbprint(&header.jwk);
-    Ok((header, payload, thumbprint))
+    let thumbprint = thumbprint(&compact.header.jwk);
+    Ok((compact.header, payload, thumbprint))
 }
 
-fn verifying_key(jwk: &Jwk) -> Result<VerifyingKey, VerifyError> {
+/// The P-256 public key of a JWK, or why it is not one.
+fn verifying_key(jwk: &Jwk) -> Result<VerifyingKey, String> {
     if jwk.kty != "EC" || jwk.crv != "P-256" {
-        return Err(VerifyError::Malformed(
-            "the header key is not an EC P-256 key".into(),
-        ));
+        return Err("the header key is not an EC P-256 key".into());
     }
-    let x = Base64UrlUnpadded::decode_vec(&jwk.x)
-        .map_err(|_| VerifyError::Malformed("jwk.x".into()))?;
-    let y = Base64UrlUnpadded::decode_vec(&jwk.y)
-        .map_err(|_| VerifyError::Malformed("jwk.y".into()))?;
+    let x = Base64UrlUnpadded::decode_vec(&jwk.x).map_err(|_| "jwk.x".to_owned())?;
+    let y = Base64UrlUnpadded::decode_vec(&jwk.y).map_err(|_| "jwk.y".to_owned())?;
     if x.len() != 32 || y.len() != 32 {
-        return Err(VerifyError::Malformed(
-            "the header key's coordinates are not 32 bytes".into(),
-        ));
+        return Err("the header key's coordinates are not 32 bytes".into());
     }
     let mut point = vec![0x04];
     point.extend_from_slice(&x);
     point.extend_from_slice(&y);
-    VerifyingKey::from_sec1_bytes(&point)
-        .map_err(|_| VerifyError::Malformed("the header key is not on P-256".into()))
+    VerifyingKey::from_sec1_bytes(&point).map_err(|_| "the header key is not on P-256".into())
 }
 
 /// The RFC 7638 thumbprint of an EC JWK: SHA-256 of `{"crv","kty","x","y"}`, base64url.
@@ -443,6 +420,14 @@ pub fn thumbprint(jwk: &Jwk) -> String {
         jwk.crv, jwk.kty, jwk.x, jwk.y
     );
     Base64UrlUnpadded::encode_string(&Sha256::digest(canonical.as_bytes()))
+}
+
+/// Every claim `document` states (`docs/protocol.md` §3.3), two-digit years expanded
+/// relative to `now` (Unix seconds): what an assertion carries (before the claims not
+/// asked for are dropped) and what a counter shows.
+#[must_use]
+pub fn claims_of(document: &sesame_protocol::reader::Document, now: i64) -> Claims {
+    document_claims(&document.mrz, document.dg11.as_ref(), year_of(now))
 }
 
 /// The claims the document itself states.
@@ -564,23 +549,15 @@ pub fn jwk_of(key: &SigningKey) -> Jwk {
 /// # Errors
 /// When the payload does not serialise (it always does).
 pub fn issue(mut payload: Payload, key: &SigningKey) -> Result<String, serde_json::Error> {
-    let jwk = jwk_of(key);
-    payload.iss = format!("sesame:{}", thumbprint(&jwk));
-    let header = Header {
-        alg: "ES256".into(),
-        typ: model::ASSERTION_TYPE.into(),
-        jwk,
-    };
-    let signing_input = format!(
-        "{}.{}",
-        Base64UrlUnpadded::encode_string(&serde_json::to_vec(&header)?),
-        Base64UrlUnpadded::encode_string(&serde_json::to_vec(&payload)?)
-    );
-    let signature: Signature = key.sign(signing_input.as_bytes());
-    Ok(format!(
-        "{signing_input}.{}",
-        Base64UrlUnpadded::encode_string(&signature.to_bytes())
-    ))
+    payload.iss = issuer_of(key);
+    jws::sign(model::ASSERTION_TYPE, &payload, key)
+}
+
+/// `sesame:` and the RFC 7638 thumbprint of `key`'s public key: the `iss` of what `key`
+/// signs (a daemon's assertions, a counter's certification records).
+#[must_use]
+pub fn issuer_of(key: &SigningKey) -> String {
+    format!("sesame:{}", thumbprint(&jwk_of(key)))
 }
 
 #[cfg(test)]

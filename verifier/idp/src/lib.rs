@@ -313,26 +313,25 @@ async fn extension_login(
         .into_response()
 }
 
-async fn sesame_js() -> Response {
+fn javascript(source: &'static str) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/javascript; charset=utf-8"),
         )],
-        include_str!("../../../web-extension-bridge/extension/sesame.js"),
+        source,
     )
         .into_response()
 }
 
+async fn sesame_js() -> Response {
+    javascript(include_str!(
+        "../../../web-extension-bridge/extension/sesame.js"
+    ))
+}
+
 async fn extension_login_js() -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/javascript; charset=utf-8"),
-        )],
-        include_str!("extension-login.js"),
-    )
-        .into_response()
+    javascript(include_str!("extension-login.js"))
 }
 
 /// What the daemon posts back (`docs/protocol.md` §1.2).
@@ -344,7 +343,9 @@ struct Answer {
     error_description: Option<String>,
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the cookie `name` in a request's headers.
+#[must_use]
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

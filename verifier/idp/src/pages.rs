@@ -389,28 +389,6 @@ pub(crate) fn error(lang: Lang, status: StatusCode, problem: Problem<'_>) -> Res
     (status, no_store(), Html(page(lang, title, &body))).into_response()
 }
 
-/// `unix` (seconds) as `YYYY-MM-DDTHH:MM:SSZ` (UTC), for `<time datetime>` and display.
-pub(crate) fn utc_timestamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let seconds = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
-    )
-}
-
 fn verdict_words(lang: Lang, verdict: PassiveAuthenticationVerdict) -> &'static str {
     match verdict {
         PassiveAuthenticationVerdict::Verified => lang.pick(
@@ -471,7 +449,7 @@ pub(crate) fn certifications(lang: Lang, received: &[ReceivedCertification]) -> 
     table.push_str("</tr></thead>\n<tbody>\n");
     for row in received {
         let record = &row.certification.payload;
-        let signed = utc_timestamp(record.iat);
+        let signed = sesame_protocol::rfc3339(record.iat);
         let decision = match (record.decision, record.reason.as_deref()) {
             (Decision::Certified, _) => lang.pick("Certifiée", "Certified").to_owned(),
             (Decision::Refused, reason) => format!(
@@ -520,17 +498,4 @@ pub(crate) fn certifications(lang: Lang, received: &[ReceivedCertification]) -> 
             lang.pick("La même liste en JSON", "The same list as JSON")
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc_timestamp;
-
-    #[test]
-    fn utc_timestamps() {
-        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc_timestamp(1_900_000_000), "2030-03-17T17:46:40Z");
-        assert_eq!(utc_timestamp(-1), "1969-12-31T23:59:59Z");
-    }
 }
